@@ -1,0 +1,120 @@
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use clap::Args;
+
+use ferrite_data::{FACE_SIZE, NUM_CLASSES};
+use ferrite_model::{ArchSpec, FerNet};
+
+/// Arguments of `ferrite bench`.
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Architecture presets to measure (comma-separated).
+    #[arg(long, default_value = "reference", value_delimiter = ',')]
+    arch: Vec<String>,
+    /// Training batch size.
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// Inference batch size for the throughput figure.
+    #[arg(long, default_value_t = 256)]
+    infer_batch: usize,
+    /// Seconds to spend on each measurement (after one warm-up step).
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Skip the training measurement.
+    #[arg(long)]
+    no_train: bool,
+}
+
+/// Runs `ferrite bench`: training img/s, batched inference img/s and batch-1 latency on the
+/// burn reference engine, with synthetic faces (no dataset needed).
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let budget = Duration::from_secs_f64(args.seconds);
+    println!(
+        "engine: burn 0.22 flex, {} threads; batch {} (train), {} (inference)",
+        rayon::current_num_threads(),
+        args.batch_size,
+        args.infer_batch
+    );
+    println!(
+        "{:<10} {:>8} {:>12} {:>12} {:>14}",
+        "arch", "MFLOP", "train img/s", "infer img/s", "batch-1 ms"
+    );
+    for name in &args.arch {
+        let arch = ArchSpec::preset(name)
+            .ok_or_else(|| anyhow::anyhow!("unknown architecture `{name}`"))?;
+        let train = if args.no_train {
+            f64::NAN
+        } else {
+            train_throughput(&arch, args.batch_size, budget)
+        };
+        let net = FerNet::new(&arch, &Device::flex()).valid();
+        let infer = infer_throughput(&net, args.infer_batch, budget);
+        let latency = infer_throughput(&net, 1, budget.min(Duration::from_secs(3)));
+        println!(
+            "{:<10} {:>8.0} {:>12.1} {:>12.1} {:>14.2}",
+            name,
+            arch.forward_macs() as f64 * 2e-6,
+            train,
+            infer,
+            1000.0 / latency
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn random_batch(n: usize, device: &Device) -> Tensor<4> {
+    Tensor::random(
+        [n, 1, FACE_SIZE, FACE_SIZE],
+        Distribution::Uniform(0.0, 1.0),
+        device,
+    )
+}
+
+/// Images per second of full training steps (forward, loss, backward, Adam update).
+fn train_throughput(arch: &ArchSpec, batch: usize, budget: Duration) -> f64 {
+    let device = Device::flex().autodiff();
+    let mut net = FerNet::new(arch, &device);
+    let mut optim = AdamConfig::new().init();
+    let labels: Vec<i64> = (0..batch).map(|i| (i % NUM_CLASSES) as i64).collect();
+    let mut onehot = vec![0.0f32; batch * NUM_CLASSES];
+    for (i, &l) in labels.iter().enumerate() {
+        onehot[i * NUM_CLASSES + l as usize] = 1.0;
+    }
+    let targets = Tensor::<2>::from_data(TensorData::new(onehot, [batch, NUM_CLASSES]), &device);
+    let mut step = |net: FerNet| {
+        let logits = net.forward(random_batch(batch, &device));
+        let loss = (log_softmax(logits, 1) * targets.clone())
+            .sum()
+            .neg()
+            .div_scalar(batch as f32);
+        let grads = GradientsParams::from_grads(loss.backward(), &net);
+        optim.step(1e-3, net, grads)
+    };
+    net = step(net);
+    let start = Instant::now();
+    let mut images = 0;
+    while start.elapsed() < budget {
+        net = step(net);
+        images += batch;
+    }
+    images as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Images per second of inference at a batch size.
+fn infer_throughput(net: &FerNet, batch: usize, budget: Duration) -> f64 {
+    let device = Device::flex();
+    let input = random_batch(batch, &device);
+    let _ = net.forward(input.clone()).into_data();
+    let start = Instant::now();
+    let mut images = 0;
+    while start.elapsed() < budget {
+        let _ = net.forward(input.clone()).into_data();
+        images += batch;
+    }
+    images as f64 / start.elapsed().as_secs_f64()
+}

@@ -1,0 +1,105 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context};
+use clap::{Args, ValueEnum};
+
+use ferrite_data::{load_dataset, Emotion, Split};
+use ferrite_eval::{classification_report_text, plot_confusion, ConfusionMatrix, EvalReport};
+use ferrite_model::{cpu_device, default_model_dir, write_atomically, Classifier, ModelBundle};
+
+/// Output format of `ferrite eval`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// The classification report and confusion matrix as text.
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+/// Arguments of `ferrite eval`.
+#[derive(Args)]
+pub struct EvalArgs {
+    /// Model directory (default: the shipped model).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Dataset: Kaggle layout, fer2013.csv, or a folder of class subfolders.
+    #[arg(long)]
+    data: PathBuf,
+    /// Split: train, public-test, private-test, test or all.
+    #[arg(long, default_value = "test")]
+    split: Split,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Average predictions with the horizontally flipped face.
+    #[arg(long)]
+    tta: bool,
+    /// Save the confusion matrix as PNG here (text format default: confusion-SPLIT.png).
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Record the result in the model card's `evaluation` under the split's name.
+    #[arg(long)]
+    save_to_card: bool,
+}
+
+/// Runs `ferrite eval`.
+pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let model_dir = args.model.clone().unwrap_or_else(default_model_dir);
+    let device = cpu_device();
+    let bundle = ModelBundle::load(&model_dir, &device)?;
+    let set = load_dataset(&args.data, args.split)?;
+    eprintln!(
+        "{}",
+        set.summary(&format!("{} ({})", args.data.display(), args.split))
+    );
+    let classifier = Classifier::new(bundle.net, device);
+    let faces: Vec<&[u8]> = set.samples.iter().map(|s| s.pixels.as_slice()).collect();
+    let probabilities = classifier.predict(&faces, args.tta);
+    let pairs = set.samples.iter().zip(&probabilities).map(|(s, p)| {
+        let best = (0..p.len())
+            .max_by(|&a, &b| p[a].total_cmp(&p[b]))
+            .unwrap_or(0);
+        (s.label, Emotion::ALL[best])
+    });
+    let report = EvalReport::from_confusion(&ConfusionMatrix::from_pairs(pairs));
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Text => {
+            println!(
+                "model {} ({}) on {} split `{}`{}",
+                model_dir.display(),
+                bundle.card.arch.name,
+                args.data.display(),
+                args.split,
+                if args.tta { " with flip TTA" } else { "" }
+            );
+            println!("{}", classification_report_text(&report));
+        }
+    }
+    let plot = args.plot.clone().or_else(|| {
+        matches!(args.format, Format::Text)
+            .then(|| PathBuf::from(format!("confusion-{}.png", args.split)))
+    });
+    if let Some(path) = plot {
+        let title = format!(
+            "{} - {} (acc {:.3})",
+            bundle.card.arch.name, args.split, report.accuracy
+        );
+        plot_confusion(&report, &title, &path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        eprintln!("confusion matrix saved to {}", path.display());
+    }
+    if args.save_to_card {
+        let mut card = bundle.card;
+        let key = if args.tta {
+            format!("{}+tta", args.split)
+        } else {
+            args.split.to_string()
+        };
+        card.evaluation.insert(key, serde_json::to_value(&report)?);
+        let json = serde_json::to_vec_pretty(&card)?;
+        write_atomically(&model_dir.join(ferrite_model::CARD_FILE), &json)
+            .context("updating the model card")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,135 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context};
+use clap::Args;
+
+use ferrite_model::ArchSpec;
+use ferrite_train::{Augmenter, ClassWeighting, LrSchedule, TrainConfig};
+
+/// Arguments of `ferrite train`.
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Dataset: Kaggle layout (train/, test/), fer2013.csv, or its folder.
+    #[arg(long)]
+    data: PathBuf,
+    /// Output model directory (best model, history, curves; checkpoints in OUT/checkpoint).
+    #[arg(long)]
+    out: PathBuf,
+    /// Architecture preset.
+    #[arg(long, default_value = "reference", value_parser = parse_arch)]
+    arch: ArchSpec,
+    /// Number of epochs.
+    #[arg(long, default_value_t = 30)]
+    epochs: usize,
+    /// Batch size.
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// Base learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    /// AdamW weight decay (0 = plain Adam).
+    #[arg(long, default_value_t = 1e-4)]
+    weight_decay: f64,
+    /// Learning-rate schedule: plateau, cosine or one-cycle.
+    #[arg(long, default_value = "cosine")]
+    schedule: LrSchedule,
+    /// Patience of the plateau schedule, in epochs.
+    #[arg(long, default_value_t = 3)]
+    patience: usize,
+    /// Label smoothing.
+    #[arg(long, default_value_t = 0.1)]
+    label_smoothing: f32,
+    /// Class weights against imbalance: none, balanced (the report's) or sqrt.
+    #[arg(long, default_value = "sqrt")]
+    class_weights: ClassWeighting,
+    /// Turn off augmentation.
+    #[arg(long)]
+    no_augment: bool,
+    /// Probability of random erasing per image.
+    #[arg(long, default_value_t = 0.0)]
+    erase: f32,
+    /// Seed for initialisation, shuffling and augmentation.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Split that picks the best epoch (public-test; never private-test).
+    #[arg(long, default_value = "public-test")]
+    val_split: String,
+    /// Train on at most this many images (quick runs).
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Continue from OUT/checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn parse_arch(name: &str) -> Result<ArchSpec, String> {
+    ArchSpec::preset(name).ok_or_else(|| {
+        format!(
+            "unknown architecture `{name}` (one of {})",
+            ArchSpec::preset_names().join(", ")
+        )
+    })
+}
+
+/// Runs `ferrite train`.
+pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    if let Some(threads) = args.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .context("setting the thread count")?;
+    }
+    let augment = if args.no_augment {
+        Augmenter::none()
+    } else {
+        Augmenter {
+            erase_prob: args.erase,
+            ..Augmenter::report()
+        }
+    };
+    let config = TrainConfig {
+        arch: args.arch,
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        lr: args.lr,
+        weight_decay: args.weight_decay,
+        schedule: args.schedule,
+        plateau_patience: args.patience,
+        label_smoothing: args.label_smoothing,
+        class_weighting: args.class_weights,
+        augment,
+        seed: args.seed,
+        val_split: args.val_split,
+        limit: args.limit,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping after this step and saving a checkpoint (Ctrl-C again to quit now)");
+    })
+    .map_err(|e| anyhow!("installing the Ctrl-C handler: {e}"))?;
+    let outcome = ferrite_train::train(&args.data, &args.out, &config, args.resume, &stop)?;
+    match outcome.best {
+        Some((acc, epoch)) => println!(
+            "best val_acc {acc:.4} at epoch {epoch}; {} epochs in {:.0}s; model in {}",
+            outcome.epochs_done,
+            outcome.seconds,
+            args.out.display()
+        ),
+        None => println!("no epoch finished"),
+    }
+    Ok(if outcome.interrupted {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,47 @@
+//! `ferrite`: train, evaluate and benchmark Ferrite's facial emotion CNN.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Facial emotion recognition: train, evaluate and benchmark a CNN on FER2013.
+#[derive(Parser)]
+#[command(name = "ferrite", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model on FER2013 (or any folder of class subfolders).
+    Train(commands::train::TrainArgs),
+    /// Evaluate a model: accuracy, classification report, confusion matrix.
+    Eval(commands::eval::EvalArgs),
+    /// Measure training and inference throughput.
+    Bench(commands::bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(args) => commands::train::run(args),
+        Command::Eval(args) => commands::eval::run(args),
+        Command::Bench(args) => commands::bench::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! FER2013 data for Ferrite: emotion labels, dataset readers (Kaggle folder layout, the original
+//! `fer2013.csv`, any folder of class subfolders) and the one preprocessing path shared by
+//! training, evaluation and inference.
+
+mod csv_reader;
+mod dataset;
+mod error;
+mod folder_reader;
+mod labels;
+mod preprocess;
+
+pub use dataset::{load_dataset, Dataset, Sample, SkippedFile, Split};
+pub use error::DataError;
+pub use labels::{Emotion, NUM_CLASSES};
+pub use preprocess::{face_from_image, face_to_input, FACE_PIXELS, FACE_SIZE};

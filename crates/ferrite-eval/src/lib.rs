@@ -1,0 +1,10 @@
+//! Evaluation metrics the way the field reports them: accuracy, the per-class classification
+//! report (scikit-learn's layout), the confusion matrix, and plots of them.
+
+mod metrics;
+mod plot;
+mod report;
+
+pub use metrics::{ClassMetrics, ConfusionMatrix, EvalReport};
+pub use plot::{plot_confusion, plot_history, HistoryPoint};
+pub use report::classification_report_text;

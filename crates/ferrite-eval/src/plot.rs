@@ -1,0 +1,151 @@
+//! PNG plots with plotters: the confusion matrix heatmap and training curves.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
+use serde::{Deserialize, Serialize};
+
+use crate::EvalReport;
+
+/// One epoch of training history, as plotted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPoint {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Training loss.
+    pub loss: f64,
+    /// Training accuracy.
+    pub acc: f64,
+    /// Validation loss.
+    pub val_loss: f64,
+    /// Validation accuracy.
+    pub val_acc: f64,
+}
+
+fn ensure_font() {
+    static FONT: Once = Once::new();
+    FONT.call_once(|| {
+        // The font ships inside the binary, so plots render the same on any machine.
+        let _ = register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            epaint_default_fonts::UBUNTU_LIGHT,
+        );
+    });
+}
+
+fn draw_err(e: impl std::fmt::Display) -> String {
+    format!("could not draw the plot: {e}")
+}
+
+/// Draws the row-normalised confusion matrix with counts in each cell, saved as PNG.
+pub fn plot_confusion(report: &EvalReport, title: &str, path: &Path) -> Result<(), String> {
+    ensure_font();
+    let n = report.labels.len();
+    let root = BitMapBackend::new(path, (820, 760)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 24))
+        .margin(16)
+        .x_label_area_size(60)
+        .y_label_area_size(90)
+        .build_cartesian_2d(0..n, 0..n)
+        .map_err(draw_err)?;
+    let labels = report.labels.clone();
+    let labels_y = report.labels.clone();
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("predicted")
+        .y_desc("true")
+        .x_labels(n)
+        .y_labels(n)
+        .x_label_formatter(&|i| labels.get(*i).cloned().unwrap_or_default())
+        .y_label_formatter(&|i| labels_y.get(n - 1 - *i).cloned().unwrap_or_default())
+        .label_style(("sans-serif", 15))
+        .draw()
+        .map_err(draw_err)?;
+    for (t, row) in report.confusion.iter().enumerate() {
+        let sum: u64 = row.iter().sum();
+        for (p, &count) in row.iter().enumerate() {
+            let v = if sum > 0 {
+                count as f64 / sum as f64
+            } else {
+                0.0
+            };
+            let y = n - 1 - t;
+            let shade = (255.0 * (1.0 - v)) as u8;
+            let fill = RGBColor(shade, (shade as f64 * 0.9 + 25.0) as u8, 255);
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(p, y), (p + 1, y + 1)],
+                    fill.filled(),
+                )))
+                .map_err(draw_err)?;
+            let colour = if v > 0.5 { WHITE } else { BLACK };
+            let text = format!("{:.2}\n({count})", v);
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    text.replace('\n', " "),
+                    (p, y),
+                    ("sans-serif", 13).into_font().color(&colour),
+                )))
+                .map_err(draw_err)?;
+        }
+    }
+    root.present().map_err(draw_err)
+}
+
+/// Draws loss and accuracy per epoch (train and validation), saved as PNG.
+pub fn plot_history(history: &[HistoryPoint], path: &Path) -> Result<(), String> {
+    ensure_font();
+    let root = BitMapBackend::new(path, (1100, 420)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err)?;
+    let (left, right) = root.split_horizontally(550);
+    let epochs = history.len().max(2);
+    let max_loss = history
+        .iter()
+        .flat_map(|h| [h.loss, h.val_loss])
+        .filter(|v| v.is_finite())
+        .fold(0.1, f64::max);
+    type Getter = fn(&HistoryPoint) -> f64;
+    let panels: [(&_, &str, f64, Getter, Getter); 2] = [
+        (&left, "loss", max_loss * 1.05, |h| h.loss, |h| h.val_loss),
+        (&right, "accuracy", 1.0, |h| h.acc, |h| h.val_acc),
+    ];
+    for (area, name, top, train, val) in panels {
+        let mut chart = ChartBuilder::on(area)
+            .caption(name, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(50)
+            .build_cartesian_2d(1..epochs, 0.0..top)
+            .map_err(draw_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .label_style(("sans-serif", 14))
+            .draw()
+            .map_err(draw_err)?;
+        for (getter, colour, label) in [(train, BLUE, "train"), (val, RED, "validation")] {
+            chart
+                .draw_series(LineSeries::new(
+                    history.iter().map(|h| (h.epoch, getter(h))),
+                    colour.stroke_width(2),
+                ))
+                .map_err(draw_err)?
+                .label(label)
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], colour));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(draw_err)?;
+    }
+    root.present().map_err(draw_err)
+}

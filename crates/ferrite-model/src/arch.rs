@@ -1,0 +1,161 @@
+use serde::{Deserialize, Serialize};
+
+/// One VGG-style block: `convs` x [conv3x3 + batch norm + ReLU], then 2x2 max pool and dropout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockSpec {
+    /// Output channels of every conv in the block.
+    pub channels: usize,
+    /// Number of conv layers in the block.
+    pub convs: usize,
+}
+
+/// The architecture of a Ferrite CNN. Both engines build the same network from this spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArchSpec {
+    /// A short name for the preset (`reference`, `wide`, ...).
+    pub name: String,
+    /// The convolutional blocks, from the input on.
+    pub blocks: Vec<BlockSpec>,
+    /// Hidden fully-connected layers (linear + batch norm + ReLU + dropout) before the classifier.
+    pub hidden: Vec<usize>,
+    /// Dropout after each conv block.
+    pub conv_dropout: f32,
+    /// Dropout after each hidden fully-connected layer.
+    pub fc_dropout: f32,
+}
+
+impl ArchSpec {
+    /// The reference CNN of the benchmarks: 3 blocks of 2 convs (32, 64, 128), FC 256, FC 7.
+    pub fn reference() -> ArchSpec {
+        Self::vgg("reference", &[32, 64, 128], 2, &[256])
+    }
+
+    /// A wider variant of the reference (64, 128, 256 channels).
+    pub fn wide() -> ArchSpec {
+        Self::vgg("wide", &[64, 128, 256], 2, &[256])
+    }
+
+    /// A 4-block VGG (64-512), the shape of the best published FER2013 single CNNs.
+    pub fn vgg4() -> ArchSpec {
+        Self::vgg("vgg4", &[64, 128, 256, 512], 2, &[512])
+    }
+
+    fn vgg(name: &str, channels: &[usize], convs: usize, hidden: &[usize]) -> ArchSpec {
+        ArchSpec {
+            name: name.to_string(),
+            blocks: channels
+                .iter()
+                .map(|&channels| BlockSpec { channels, convs })
+                .collect(),
+            hidden: hidden.to_vec(),
+            conv_dropout: 0.25,
+            fc_dropout: 0.5,
+        }
+    }
+
+    /// Looks up a preset by name.
+    pub fn preset(name: &str) -> Option<ArchSpec> {
+        match name {
+            "reference" => Some(Self::reference()),
+            "wide" => Some(Self::wide()),
+            "vgg4" => Some(Self::vgg4()),
+            _ => None,
+        }
+    }
+
+    /// Names of the presets, for help texts.
+    pub fn preset_names() -> &'static [&'static str] {
+        &["reference", "wide", "vgg4"]
+    }
+
+    /// Side of the feature map after all blocks (48 halved once per block).
+    pub fn final_side(&self) -> usize {
+        ferrite_data::FACE_SIZE >> self.blocks.len()
+    }
+
+    /// Number of features entering the first fully-connected layer.
+    pub fn flat_features(&self) -> usize {
+        let side = self.final_side();
+        self.blocks.last().map_or(1, |b| b.channels) * side * side
+    }
+
+    /// Multiply-accumulate operations of one forward pass on one face.
+    pub fn forward_macs(&self) -> u64 {
+        let mut macs = 0u64;
+        let mut side = ferrite_data::FACE_SIZE as u64;
+        let mut in_ch = 1u64;
+        for block in &self.blocks {
+            for _ in 0..block.convs {
+                macs += side * side * 9 * in_ch * block.channels as u64;
+                in_ch = block.channels as u64;
+            }
+            side /= 2;
+        }
+        let mut features = self.flat_features() as u64;
+        for &h in self
+            .hidden
+            .iter()
+            .chain(std::iter::once(&ferrite_data::NUM_CLASSES))
+        {
+            macs += features * h as u64;
+            features = h as u64;
+        }
+        macs
+    }
+
+    /// Checks that the spec describes a buildable network.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.blocks.is_empty() || self.blocks.len() > 4 {
+            return Err(format!(
+                "needs 1 to 4 conv blocks, has {}",
+                self.blocks.len()
+            ));
+        }
+        if self.blocks.iter().any(|b| b.channels == 0 || b.convs == 0) {
+            return Err("every block needs at least one conv and one channel".into());
+        }
+        if self.hidden.contains(&0) {
+            return Err("hidden layers need at least one unit".into());
+        }
+        for p in [self.conv_dropout, self.fc_dropout] {
+            if !(0.0..1.0).contains(&p) {
+                return Err(format!("dropout {p} is not in [0, 1)"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_cnn_costs_173_mflop() {
+        let arch = ArchSpec::reference();
+        assert_eq!(arch.flat_features(), 128 * 6 * 6);
+        let mflop = arch.forward_macs() as f64 * 2.0 / 1e6;
+        assert!((mflop - 173.0).abs() < 2.0, "{mflop}");
+    }
+
+    #[test]
+    fn presets_validate_and_round_trip_through_json() {
+        for name in ArchSpec::preset_names() {
+            let arch = ArchSpec::preset(name).unwrap();
+            arch.validate().unwrap();
+            let json = serde_json::to_string(&arch).unwrap();
+            assert_eq!(serde_json::from_str::<ArchSpec>(&json).unwrap(), arch);
+        }
+        assert!(ArchSpec::preset("nope").is_none());
+    }
+
+    #[test]
+    fn invalid_specs_are_refused() {
+        let mut arch = ArchSpec::reference();
+        arch.conv_dropout = 1.0;
+        assert!(arch.validate().is_err());
+        arch = ArchSpec::reference();
+        arch.blocks.clear();
+        assert!(arch.validate().is_err());
+    }
+}

@@ -1,0 +1,38 @@
+use std::path::PathBuf;
+
+/// Errors raised while loading or saving a model directory.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The model directory or one of its files is missing.
+    #[error("model {path}: {what} not found")]
+    Missing {
+        /// The missing path.
+        path: PathBuf,
+        /// What was expected there.
+        what: &'static str,
+    },
+    /// The model card is unreadable or from an incompatible version.
+    #[error("model card {path}: {reason}")]
+    Card {
+        /// The card file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The weights do not match the architecture in the card.
+    #[error("model weights {path}: {reason}")]
+    Weights {
+        /// The weights file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An I/O error on a named path.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path at fault.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,219 @@
+//! Random affine augmentation of 48x48 faces, as Keras' ImageDataGenerator does it (rotation,
+//! shifts, shear, zoom, horizontal flip, edge-replicating fill), plus optional random erasing.
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use ferrite_data::{FACE_PIXELS, FACE_SIZE};
+
+/// Augmentation ranges. `Augmenter::report()` gives the report's recipe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Augmenter {
+    /// Maximum rotation, degrees either way.
+    pub rotation_deg: f32,
+    /// Maximum shift, as a fraction of the side, either way (width and height alike).
+    pub shift: f32,
+    /// Maximum shear factor either way (0.2 shears by up to about 11 degrees).
+    pub shear: f32,
+    /// Zoom range: scales drawn from `[1 - zoom, 1 + zoom]` per axis.
+    pub zoom: f32,
+    /// Mirror left-right half of the time.
+    pub flip: bool,
+    /// Probability of erasing a random rectangle (2-25% of the face) with noise.
+    pub erase_prob: f32,
+}
+
+impl Augmenter {
+    /// The seed report's augmentation: rotation 20, shifts 0.2, shear 0.2, zoom 0.2, flip.
+    pub fn report() -> Augmenter {
+        Augmenter {
+            rotation_deg: 20.0,
+            shift: 0.2,
+            shear: 0.2,
+            zoom: 0.2,
+            flip: true,
+            erase_prob: 0.0,
+        }
+    }
+
+    /// No augmentation at all (inputs pass through unchanged).
+    pub fn none() -> Augmenter {
+        Augmenter {
+            rotation_deg: 0.0,
+            shift: 0.0,
+            shear: 0.0,
+            zoom: 0.0,
+            flip: false,
+            erase_prob: 0.0,
+        }
+    }
+
+    /// Writes an augmented copy of `face` (8-bit, 48x48) into `out` scaled to `[0, 1]`.
+    pub fn apply(&self, face: &[u8], out: &mut [f32], rng: &mut impl Rng) {
+        debug_assert_eq!(face.len(), FACE_PIXELS);
+        debug_assert_eq!(out.len(), FACE_PIXELS);
+        let side = FACE_SIZE as f32;
+        let sym = |rng: &mut dyn rand::RngCore, r: f32| {
+            if r > 0.0 {
+                rng.gen_range(-r..=r)
+            } else {
+                0.0
+            }
+        };
+        let theta = sym(rng, self.rotation_deg).to_radians();
+        let tx = sym(rng, self.shift) * side;
+        let ty = sym(rng, self.shift) * side;
+        let shear = sym(rng, self.shear);
+        let zx = 1.0 + sym(rng, self.zoom);
+        let zy = 1.0 + sym(rng, self.zoom);
+        let flip = self.flip && rng.gen_bool(0.5);
+
+        // Output pixel p maps to source c + M (p - c - t), M = R(theta) * Shear * Zoom: the
+        // sampling-grid form Keras uses.
+        let (s, c) = theta.sin_cos();
+        let m00 = c * zx;
+        let m01 = (c * shear - s) * zy;
+        let m10 = s * zx;
+        let m11 = (s * shear + c) * zy;
+        let centre = (side - 1.0) / 2.0;
+        let max = side - 1.0;
+        for y in 0..FACE_SIZE {
+            for x in 0..FACE_SIZE {
+                let dx = x as f32 - centre - tx;
+                let dy = y as f32 - centre - ty;
+                let mut sx = centre + m00 * dx + m01 * dy;
+                let sy = centre + m10 * dx + m11 * dy;
+                if flip {
+                    sx = max - sx;
+                }
+                out[y * FACE_SIZE + x] = bilinear_clamped(face, sx, sy) * (1.0 / 255.0);
+            }
+        }
+        if self.erase_prob > 0.0 && rng.gen_bool(self.erase_prob as f64) {
+            erase(out, rng);
+        }
+    }
+}
+
+/// Bilinear sample with coordinates clamped to the edge (Keras' `fill_mode='nearest'`).
+fn bilinear_clamped(face: &[u8], x: f32, y: f32) -> f32 {
+    let max = (FACE_SIZE - 1) as f32;
+    let x = x.clamp(0.0, max);
+    let y = y.clamp(0.0, max);
+    let x0 = x.floor() as usize;
+    let y0 = y.floor() as usize;
+    let x1 = (x0 + 1).min(FACE_SIZE - 1);
+    let y1 = (y0 + 1).min(FACE_SIZE - 1);
+    let fx = x - x0 as f32;
+    let fy = y - y0 as f32;
+    let p = |xx: usize, yy: usize| face[yy * FACE_SIZE + xx] as f32;
+    let top = p(x0, y0) + (p(x1, y0) - p(x0, y0)) * fx;
+    let bottom = p(x0, y1) + (p(x1, y1) - p(x0, y1)) * fx;
+    top + (bottom - top) * fy
+}
+
+/// Random erasing (Zhong et al. 2017): a rectangle of 2-25% of the area, aspect 0.3-3.3,
+/// filled with uniform noise.
+fn erase(out: &mut [f32], rng: &mut impl Rng) {
+    let area = (FACE_PIXELS as f32) * rng.gen_range(0.02..0.25);
+    let aspect: f32 = rng.gen_range(0.3f32.ln()..3.3f32.ln()).exp();
+    let h = ((area * aspect).sqrt().round() as usize).clamp(1, FACE_SIZE);
+    let w = ((area / aspect).sqrt().round() as usize).clamp(1, FACE_SIZE);
+    let top = rng.gen_range(0..=FACE_SIZE - h);
+    let left = rng.gen_range(0..=FACE_SIZE - w);
+    for y in top..top + h {
+        for v in &mut out[y * FACE_SIZE + left..y * FACE_SIZE + left + w] {
+            *v = rng.gen();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    fn gradient_face() -> Vec<u8> {
+        (0..FACE_PIXELS)
+            .map(|i| ((i % FACE_SIZE) * 5) as u8)
+            .collect()
+    }
+
+    #[test]
+    fn no_augmentation_is_identity_scaled() {
+        let face = gradient_face();
+        let mut out = vec![0.0; FACE_PIXELS];
+        Augmenter::none().apply(&face, &mut out, &mut ChaCha8Rng::seed_from_u64(1));
+        for (o, &f) in out.iter().zip(&face) {
+            assert!((o - f as f32 / 255.0).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn flip_alone_mirrors_rows() {
+        let face = gradient_face();
+        let aug = Augmenter {
+            flip: true,
+            ..Augmenter::none()
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut saw_flip = false;
+        for _ in 0..10 {
+            let mut out = vec![0.0; FACE_PIXELS];
+            aug.apply(&face, &mut out, &mut rng);
+            let first = out[0];
+            let last = out[FACE_SIZE - 1];
+            if first > last {
+                saw_flip = true;
+                assert!((first - face[FACE_SIZE - 1] as f32 / 255.0).abs() < 1e-6);
+            }
+        }
+        assert!(saw_flip);
+    }
+
+    #[test]
+    fn augmentation_is_repeatable_for_a_seed_and_stays_in_range() {
+        let face = gradient_face();
+        let aug = Augmenter {
+            erase_prob: 0.5,
+            ..Augmenter::report()
+        };
+        let run = |seed| {
+            let mut out = vec![0.0; FACE_PIXELS];
+            aug.apply(&face, &mut out, &mut ChaCha8Rng::seed_from_u64(seed));
+            out
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
+        assert!(run(9).iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn shift_moves_content() {
+        // A bright square in the centre moves when shifted by the full range.
+        let mut face = vec![0u8; FACE_PIXELS];
+        for y in 20..28 {
+            for x in 20..28 {
+                face[y * FACE_SIZE + x] = 255;
+            }
+        }
+        let aug = Augmenter {
+            shift: 0.2,
+            ..Augmenter::none()
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut out = vec![0.0; FACE_PIXELS];
+        aug.apply(&face, &mut out, &mut rng);
+        let centroid = |img: &[f32]| {
+            let (mut sx, mut sw) = (0.0, 0.0);
+            for (i, v) in img.iter().enumerate() {
+                sx += (i % FACE_SIZE) as f32 * v;
+                sw += v;
+            }
+            sx / sw
+        };
+        let moved = (centroid(&out) - 23.5).abs();
+        assert!(moved > 0.5 && moved < 10.0, "moved {moved}");
+    }
+}
