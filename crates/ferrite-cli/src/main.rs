@@ -22,6 +22,8 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Measure training and inference throughput.
     Bench(commands::bench::BenchArgs),
+    /// Show a model's card: architecture, training run and results.
+    Model(commands::model::ModelArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Model(args) => commands::model::run(args),
     };
     match result {
         Ok(code) => code,

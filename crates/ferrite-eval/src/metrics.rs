@@ -100,8 +100,17 @@ impl EvalReport {
             rows.push(metrics);
             per_class.insert(e.name().to_string(), metrics);
         }
-        let mean =
-            |f: fn(&ClassMetrics) -> f64| rows.iter().map(f).sum::<f64>() / rows.len() as f64;
+        // Like scikit-learn, macro averages run over the labels that occur in the truth or the
+        // predictions, so a dataset without some classes is not penalised for them.
+        let present: Vec<&ClassMetrics> = rows
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| r.support > 0 || (0..NUM_CLASSES).any(|t| m.counts[t][*i] > 0))
+            .map(|(_, r)| r)
+            .collect();
+        let mean = |f: fn(&ClassMetrics) -> f64| {
+            present.iter().map(|r| f(r)).sum::<f64>() / present.len().max(1) as f64
+        };
         let weighted_f1 = ratio(rows.iter().map(|r| r.f1 * r.support as f64).sum(), n as f64);
         EvalReport {
             accuracy: ratio(correct as f64, n as f64),
@@ -159,8 +168,8 @@ mod tests {
         let sad = r.per_class["sad"];
         assert!((sad.precision - 0.5).abs() < 1e-12);
         assert!((sad.f1 - 0.5).abs() < 1e-12);
-        // Classes with no support count as 0 in the macro average, as scikit-learn does.
-        let expected_macro = (1.0 + 2.0 / 3.0 + 0.5) / 7.0;
+        // Macro averages run over the classes present (angry, happy, sad), as scikit-learn does.
+        let expected_macro = (1.0 + 2.0 / 3.0 + 0.5) / 3.0;
         assert!((r.macro_f1 - expected_macro).abs() < 1e-12);
         let expected_weighted = (1.0 * 1.0 + 3.0 * (2.0 / 3.0) + 2.0 * 0.5) / 6.0;
         assert!((r.weighted_f1 - expected_weighted).abs() < 1e-12);

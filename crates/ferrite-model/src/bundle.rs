@@ -24,7 +24,8 @@ pub fn default_model_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("FERRITE_MODEL") {
         return PathBuf::from(dir);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/ferrite")
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/ferrite");
+    dir.canonicalize().unwrap_or(dir)
 }
 
 impl ModelBundle {

@@ -16,8 +16,6 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Base learning rate.
     pub lr: f64,
-    /// Decoupled weight decay (AdamW) when above 0, else plain Adam.
-    pub weight_decay: f64,
     /// Learning-rate schedule.
     pub schedule: LrSchedule,
     /// Epochs without validation improvement before the plateau schedule halves the rate.
@@ -43,7 +41,6 @@ impl Default for TrainConfig {
             epochs: 30,
             batch_size: 64,
             lr: 1e-3,
-            weight_decay: 1e-4,
             schedule: LrSchedule::Cosine,
             plateau_patience: 3,
             label_smoothing: 0.1,

@@ -67,8 +67,8 @@ impl LrSchedule {
 pub struct Plateau {
     /// Multiplier applied to the scheduled rate.
     pub scale: f64,
-    /// Best validation loss seen.
-    pub best: f64,
+    /// Best validation loss seen (none before the first epoch).
+    pub best: Option<f64>,
     /// Epochs since the best.
     pub waited: usize,
     /// Epochs without improvement before reducing.
@@ -84,7 +84,7 @@ impl Plateau {
     pub fn new(patience: usize) -> Plateau {
         Plateau {
             scale: 1.0,
-            best: f64::INFINITY,
+            best: None,
             waited: 0,
             patience,
             factor: 0.5,
@@ -94,8 +94,8 @@ impl Plateau {
 
     /// Records an epoch's validation loss; returns true when the rate was reduced.
     pub fn observe(&mut self, val_loss: f64) -> bool {
-        if val_loss < self.best - 1e-4 {
-            self.best = val_loss;
+        if self.best.is_none_or(|best| val_loss < best - 1e-4) {
+            self.best = Some(val_loss);
             self.waited = 0;
             return false;
         }
@@ -139,6 +139,6 @@ mod tests {
         assert!(p.observe(1.2));
         assert_eq!(p.scale, 0.5);
         assert!(!p.observe(0.9));
-        assert_eq!(p.best, 0.9);
+        assert_eq!(p.best, Some(0.9));
     }
 }

@@ -3,7 +3,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, AdamWConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -94,14 +94,9 @@ pub fn train(
     let device = Device::flex().autodiff();
     device.seed(config.seed);
     let mut net = FerNet::new(&config.arch, &device);
-    let mut optim = if config.weight_decay > 0.0 {
-        AdamWConfig::new()
-            .with_weight_decay(config.weight_decay as f32)
-            .with_epsilon(1e-7)
-            .init()
-    } else {
-        AdamConfig::new().with_epsilon(1e-7).init()
-    };
+    // Plain Adam, as the report used. burn 0.22's AdamW with weight decay corrupts the
+    // inference-mode network here (validation collapses to one class), so it is not offered.
+    let mut optim = AdamConfig::new().with_epsilon(1e-7).init();
     let ckpt_dir = checkpoint::checkpoint_dir(out);
     let mut state = RunState {
         config: config.clone(),

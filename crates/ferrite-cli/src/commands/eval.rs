@@ -46,13 +46,13 @@ pub struct EvalArgs {
 /// Runs `ferrite eval`.
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let model_dir = args.model.clone().unwrap_or_else(default_model_dir);
-    let device = cpu_device();
-    let bundle = ModelBundle::load(&model_dir, &device)?;
     let set = load_dataset(&args.data, args.split)?;
     eprintln!(
         "{}",
         set.summary(&format!("{} ({})", args.data.display(), args.split))
     );
+    let device = cpu_device();
+    let bundle = ModelBundle::load(&model_dir, &device)?;
     let classifier = Classifier::new(bundle.net, device);
     let faces: Vec<&[u8]> = set.samples.iter().map(|s| s.pixels.as_slice()).collect();
     let probabilities = classifier.predict(&faces, args.tta);

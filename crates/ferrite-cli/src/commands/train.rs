@@ -30,9 +30,6 @@ pub struct TrainArgs {
     /// Base learning rate.
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
-    /// AdamW weight decay (0 = plain Adam).
-    #[arg(long, default_value_t = 1e-4)]
-    weight_decay: f64,
     /// Learning-rate schedule: plateau, cosine or one-cycle.
     #[arg(long, default_value = "cosine")]
     schedule: LrSchedule,
@@ -98,7 +95,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         epochs: args.epochs,
         batch_size: args.batch_size,
         lr: args.lr,
-        weight_decay: args.weight_decay,
         schedule: args.schedule,
         plateau_patience: args.patience,
         label_smoothing: args.label_smoothing,
