@@ -8,6 +8,7 @@ use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use clap::Args;
 
 use ferrite_data::{FACE_SIZE, NUM_CLASSES};
+use ferrite_engine::{softmax_cross_entropy, Adam, Network, Trace};
 use ferrite_model::{ArchSpec, FerNet};
 
 /// Arguments of `ferrite bench`.
@@ -28,43 +29,113 @@ pub struct BenchArgs {
     /// Skip the training measurement.
     #[arg(long)]
     no_train: bool,
+    /// Engines to measure: ferrite (the gemm engine), burn (the reference), or both.
+    #[arg(long, default_value = "ferrite,burn", value_delimiter = ',')]
+    engine: Vec<String>,
 }
 
-/// Runs `ferrite bench`: training img/s, batched inference img/s and batch-1 latency on the
-/// burn reference engine, with synthetic faces (no dataset needed).
+/// Runs `ferrite bench`: training img/s, batched inference img/s and batch-1 latency, per
+/// engine and architecture, on synthetic faces (no dataset needed).
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let budget = Duration::from_secs_f64(args.seconds);
+    let short = budget.min(Duration::from_secs(3));
     println!(
-        "engine: burn 0.22 flex, {} threads; batch {} (train), {} (inference)",
+        "{} threads; batch {} (train), {} (inference)",
         rayon::current_num_threads(),
         args.batch_size,
         args.infer_batch
     );
     println!(
-        "{:<10} {:>8} {:>12} {:>12} {:>14}",
-        "arch", "MFLOP", "train img/s", "infer img/s", "batch-1 ms"
+        "{:<8} {:<10} {:>8} {:>12} {:>12} {:>14}",
+        "engine", "arch", "MFLOP", "train img/s", "infer img/s", "batch-1 ms"
     );
     for name in &args.arch {
         let arch = ArchSpec::preset(name)
             .ok_or_else(|| anyhow::anyhow!("unknown architecture `{name}`"))?;
-        let train = if args.no_train {
-            f64::NAN
-        } else {
-            train_throughput(&arch, args.batch_size, budget)
-        };
-        let net = FerNet::new(&arch, &Device::flex()).valid();
-        let infer = infer_throughput(&net, args.infer_batch, budget);
-        let latency = infer_throughput(&net, 1, budget.min(Duration::from_secs(3)));
-        println!(
-            "{:<10} {:>8.0} {:>12.1} {:>12.1} {:>14.2}",
-            name,
-            arch.forward_macs() as f64 * 2e-6,
-            train,
-            infer,
-            1000.0 / latency
-        );
+        for engine in &args.engine {
+            let (train, infer, latency) = match engine.as_str() {
+                "burn" => {
+                    let train = if args.no_train {
+                        f64::NAN
+                    } else {
+                        train_throughput(&arch, args.batch_size, budget)
+                    };
+                    let net = FerNet::new(&arch, &Device::flex()).valid();
+                    (
+                        train,
+                        infer_throughput(&net, args.infer_batch, budget),
+                        infer_throughput(&net, 1, short),
+                    )
+                }
+                "ferrite" => {
+                    let train = if args.no_train {
+                        f64::NAN
+                    } else {
+                        engine_train_throughput(&arch, args.batch_size, budget)
+                    };
+                    let net = Network::new(&arch, 1);
+                    (
+                        train,
+                        engine_infer_throughput(&net, args.infer_batch, budget),
+                        engine_infer_throughput(&net, 1, short),
+                    )
+                }
+                other => anyhow::bail!("unknown engine `{other}` (ferrite, burn)"),
+            };
+            println!(
+                "{:<8} {:<10} {:>8.0} {:>12.1} {:>12.1} {:>14.2}",
+                engine,
+                name,
+                arch.forward_macs() as f64 * 2e-6,
+                train,
+                infer,
+                1000.0 / latency
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn synthetic_faces(n: usize) -> Vec<f32> {
+    (0..n * FACE_SIZE * FACE_SIZE)
+        .map(|i| ((i * 2654435761usize) >> 7) as f32 % 256.0 / 255.0)
+        .collect()
+}
+
+/// Images per second of full training steps on the gemm engine.
+fn engine_train_throughput(arch: &ArchSpec, batch: usize, budget: Duration) -> f64 {
+    let mut net = Network::new(arch, 1);
+    let mut adam = Adam::new(1e-7);
+    let x = synthetic_faces(batch);
+    let labels: Vec<usize> = (0..batch).map(|i| i % NUM_CLASSES).collect();
+    let mut trace = Trace::default();
+    let mut step = |net: &mut Network, seed: u64| {
+        let logits = net.forward_train(&x, batch, seed, &mut trace);
+        let (_, dlogits) = softmax_cross_entropy(&logits, &labels, &[1.0; NUM_CLASSES], 0.1);
+        let grads = net.backward(&trace, &dlogits);
+        adam.step(1e-3, net.params_mut(), &grads);
+    };
+    step(&mut net, 0);
+    let start = Instant::now();
+    let mut images = 0;
+    while start.elapsed() < budget {
+        step(&mut net, images as u64);
+        images += batch;
+    }
+    images as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Images per second of inference on the gemm engine.
+fn engine_infer_throughput(net: &Network, batch: usize, budget: Duration) -> f64 {
+    let x = synthetic_faces(batch);
+    let _ = net.forward_infer(&x, batch);
+    let start = Instant::now();
+    let mut images = 0;
+    while start.elapsed() < budget {
+        let _ = net.forward_infer(&x, batch);
+        images += batch;
+    }
+    images as f64 / start.elapsed().as_secs_f64()
 }
 
 fn random_batch(n: usize, device: &Device) -> Tensor<4> {

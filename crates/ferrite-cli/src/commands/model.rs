@@ -40,7 +40,11 @@ pub fn run(args: ModelArgs) -> anyhow::Result<ExitCode> {
     );
     println!("labels       {}", card.labels.join(", "));
     if let Some(t) = card.training.as_object() {
-        let get = |k: &str| t.get(k).map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+        let get = |k: &str| {
+            t.get(k)
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "-".into())
+        };
         println!(
             "training     {} epochs, best epoch {}, {}s on {}",
             get("epochs_completed"),

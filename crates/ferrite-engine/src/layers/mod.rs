@@ -1,0 +1,7 @@
+//! The layers of Ferrite's CNNs, forward and backward, on channels-last (NHWC) buffers.
+
+pub mod batchnorm;
+pub mod conv;
+pub mod dense;
+pub mod dropout;
+pub mod pool;

@@ -1,0 +1,55 @@
+//! 2x2 max pooling, stride 2, on NHWC buffers.
+
+use rayon::prelude::*;
+
+/// Forward: `y` is `n x side/2 x side/2 x c`; `arg` records which of the 4 inputs won.
+pub fn forward(x: &[f32], n: usize, side: usize, c: usize, y: &mut [f32], arg: &mut [u8]) {
+    let half = side / 2;
+    y[..n * half * half * c]
+        .par_chunks_mut(half * c)
+        .zip(arg[..n * half * half * c].par_chunks_mut(half * c))
+        .enumerate()
+        .for_each(|(row, (yrow, arow))| {
+            let img = row / half;
+            let oy = row % half;
+            for ox in 0..half {
+                for j in 0..c {
+                    let at = |dy: usize, dx: usize| {
+                        x[((img * side + 2 * oy + dy) * side + 2 * ox + dx) * c + j]
+                    };
+                    let mut best = at(0, 0);
+                    let mut which = 0u8;
+                    for (k, (dy, dx)) in [(0, 1), (1, 0), (1, 1)].into_iter().enumerate() {
+                        let v = at(dy, dx);
+                        if v > best {
+                            best = v;
+                            which = k as u8 + 1;
+                        }
+                    }
+                    yrow[ox * c + j] = best;
+                    arow[ox * c + j] = which;
+                }
+            }
+        });
+}
+
+/// Backward: routes each output gradient to the input that won; `dx` is overwritten.
+pub fn backward(dy: &[f32], arg: &[u8], n: usize, side: usize, c: usize, dx: &mut [f32]) {
+    let half = side / 2;
+    dx[..n * side * side * c]
+        .par_chunks_mut(2 * side * c)
+        .enumerate()
+        .for_each(|(row, pair)| {
+            pair.fill(0.0);
+            let img = row / half;
+            let oy = row % half;
+            for ox in 0..half {
+                for j in 0..c {
+                    let o = ((img * half + oy) * half + ox) * c + j;
+                    let w = arg[o] as usize;
+                    let (dyy, dxx) = (w / 2, w % 2);
+                    pair[(dyy * side + 2 * ox + dxx) * c + j] = dy[o];
+                }
+            }
+        });
+}

@@ -1,0 +1,17 @@
+//! Ferrite's own CPU engine for its CNNs: the layers of an [`ferrite_model::ArchSpec`] network,
+//! forward and backward, on channels-last buffers, with matrix products on the `gemm` crate and
+//! element-wise work on rayon. It reads and writes the same `model.safetensors` as the burn
+//! reference model.
+
+pub mod adam;
+pub mod layers;
+pub mod loss;
+mod matmul;
+mod net;
+mod weights;
+
+pub use adam::Adam;
+pub use loss::softmax_cross_entropy;
+pub use matmul::{matmul, Operand};
+pub use net::{ConvLayer, Grads, HiddenLayer, Network, Trace};
+pub use weights::WeightsError;

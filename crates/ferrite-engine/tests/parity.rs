@@ -1,0 +1,211 @@
+//! The engine against burn, the reference: same weights file, same forward (inference and
+//! training mode), same gradients; and finite-difference gradient checks of the engine itself.
+
+use burn::module::Module;
+use burn::optim::{GradientsParams, SgdConfig};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Device, Tensor, TensorData};
+use ferrite_engine::{softmax_cross_entropy, Network, Trace};
+use ferrite_model::{ArchSpec, FerNet, ModelBundle, ModelCard, WEIGHTS_FILE};
+
+fn small_arch() -> ArchSpec {
+    let mut arch = ArchSpec::reference();
+    arch.name = "small".into();
+    for (b, c) in arch.blocks.iter_mut().zip([4, 6, 8]) {
+        b.channels = c;
+    }
+    arch.hidden = vec![10];
+    arch.conv_dropout = 0.0;
+    arch.fc_dropout = 0.0;
+    arch
+}
+
+fn faces(n: usize, seed: u32) -> Vec<f32> {
+    (0..n * 2304)
+        .map(|i| {
+            let v = (i as u32).wrapping_mul(2654435761).wrapping_add(seed * 97) >> 8;
+            (v % 1000) as f32 / 1000.0
+        })
+        .collect()
+}
+
+fn labels(n: usize) -> Vec<usize> {
+    (0..n).map(|i| (i * 3) % 7).collect()
+}
+
+/// Saves a burn network and loads it into the engine through the shared weight file.
+fn to_engine(net: &FerNet, arch: &ArchSpec) -> Network {
+    let dir = tempfile::tempdir().unwrap();
+    ModelBundle {
+        card: ModelCard::new(arch.clone()),
+        net: net.valid(),
+    }
+    .save(dir.path())
+    .unwrap();
+    let bytes = std::fs::read(dir.path().join(WEIGHTS_FILE)).unwrap();
+    Network::from_safetensors(arch, &bytes).unwrap()
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn burn_input(x: &[f32], n: usize, device: &Device) -> Tensor<4> {
+    Tensor::from_data(TensorData::new(x.to_vec(), [n, 1, 48, 48]), device)
+}
+
+/// One burn SGD step (lr 1) on mean cross-entropy, from a seeded network; returns the starting
+/// network as the engine loads it, burn's network after the step, and its training-mode logits.
+fn burn_sgd_step(arch: &ArchSpec, x: &[f32], y: &[usize]) -> (Network, FerNet, Vec<f32>) {
+    let device = Device::flex().autodiff();
+    device.seed(3);
+    let before = FerNet::new(arch, &device);
+    let start = to_engine(&before, arch);
+    let n = y.len();
+    let mut onehot = vec![0.0f32; n * 7];
+    for (i, &l) in y.iter().enumerate() {
+        onehot[i * 7 + l] = 1.0;
+    }
+    let targets = Tensor::<2>::from_data(TensorData::new(onehot, [n, 7]), &device);
+    let logits = before.forward(burn_input(x, n, &device));
+    let logits_data = logits.to_data().try_to_vec::<f32>().unwrap();
+    let loss = (log_softmax(logits, 1) * targets)
+        .sum()
+        .neg()
+        .div_scalar(n as f32);
+    let grads = GradientsParams::from_grads(loss.backward(), &before);
+    let after = SgdConfig::new().init().step(1.0, before, grads);
+    (start, after, logits_data)
+}
+
+#[test]
+fn inference_matches_burn_on_the_same_weights() {
+    let arch = small_arch();
+    let x = faces(16, 1);
+    // A training step gives batch norm non-trivial running statistics.
+    let (_, trained, _) = burn_sgd_step(&arch, &x, &labels(16));
+    let engine = to_engine(&trained, &arch);
+    let probe = faces(5, 2);
+    let device = Device::flex();
+    let burn_logits = trained
+        .valid()
+        .forward(burn_input(&probe, 5, &device))
+        .to_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let engine_logits = engine.forward_infer(&probe, 5);
+    let diff = max_abs_diff(&burn_logits, &engine_logits);
+    assert!(diff <= 1e-4, "max |logit difference| {diff}");
+}
+
+#[test]
+fn training_forward_and_gradients_match_burn() {
+    let arch = small_arch();
+    let n = 12;
+    let x = faces(n, 4);
+    let y = labels(n);
+    let (mut engine, after, burn_logits) = burn_sgd_step(&arch, &x, &y);
+    let mut trace = Trace::default();
+    let logits = engine.forward_train(&x, n, 0, &mut trace);
+    let diff = max_abs_diff(&burn_logits, &logits);
+    assert!(diff <= 1e-4, "training-mode logits differ by {diff}");
+    let (_, dlogits) = softmax_cross_entropy(&logits, &y, &[1.0; 7], 0.0);
+    let grads = engine.backward(&trace, &dlogits);
+    // SGD with lr 1: the burn step moved each weight by minus its gradient.
+    let mut stepped = engine.clone();
+    for (p, g) in stepped.params_mut().into_iter().zip(&grads) {
+        for (p, g) in p.iter_mut().zip(g) {
+            *p -= g;
+        }
+    }
+    let reference = to_engine(&after, &arch);
+    let ours = stepped.to_safetensors();
+    let ours = Network::from_safetensors(&arch, &ours).unwrap();
+    for (i, (a, b)) in ours
+        .clone()
+        .params_mut()
+        .into_iter()
+        .zip(reference.clone().params_mut())
+        .enumerate()
+    {
+        let diff = max_abs_diff(a, b);
+        let scale = b.iter().map(|v| v.abs()).fold(1e-3, f32::max);
+        assert!(
+            diff <= 1e-4 * scale.max(1.0),
+            "parameter tensor {i}: differs by {diff}"
+        );
+    }
+    // Running statistics after one training forward agree too.
+    for (a, b) in engine
+        .blocks
+        .iter()
+        .flatten()
+        .zip(reference.blocks.iter().flatten())
+    {
+        assert!(max_abs_diff(&a.bn.running_mean, &b.bn.running_mean) < 1e-5);
+        assert!(max_abs_diff(&a.bn.running_var, &b.bn.running_var) < 1e-5);
+    }
+}
+
+#[test]
+fn weights_round_trip_through_safetensors() {
+    let arch = small_arch();
+    let net = Network::new(&arch, 9);
+    let back = Network::from_safetensors(&arch, &net.to_safetensors()).unwrap();
+    assert_eq!(net, back);
+    let mut wrong = arch.clone();
+    wrong.hidden = vec![11];
+    let err = Network::from_safetensors(&wrong, &net.to_safetensors()).unwrap_err();
+    assert!(err.to_string().contains("hidden.0.linear.weight"), "{err}");
+    assert!(Network::from_safetensors(&arch, b"garbage").is_err());
+}
+
+/// Loss of the engine's training forward pass (dropout off, so it is deterministic).
+fn loss_at(net: &Network, x: &[f32], y: &[usize], weights: &[f32; 7]) -> f64 {
+    let mut net = net.clone();
+    let logits = net.forward_train(x, y.len(), 0, &mut Trace::default());
+    softmax_cross_entropy(&logits, y, weights, 0.1).0 as f64
+}
+
+#[test]
+fn gradients_match_finite_differences_for_every_layer() {
+    let mut arch = small_arch();
+    for b in &mut arch.blocks {
+        b.channels = 3;
+    }
+    arch.hidden = vec![5];
+    let n = 6;
+    let x = faces(n, 7);
+    let y = labels(n);
+    let weights = [1.0, 3.0, 1.0, 0.5, 1.0, 1.0, 2.0];
+    let mut net = Network::new(&arch, 5);
+    let mut trace = Trace::default();
+    let logits = net.forward_train(&x, n, 0, &mut trace);
+    let (_, dlogits) = softmax_cross_entropy(&logits, &y, &weights, 0.1);
+    let grads = net.backward(&trace, &dlogits);
+    for (t, g) in grads.iter().enumerate() {
+        // A few entries of every parameter tensor, including the largest gradient.
+        let largest = (0..g.len())
+            .max_by(|&a, &b| g[a].abs().total_cmp(&g[b].abs()))
+            .unwrap();
+        for idx in [0, g.len() / 2, largest] {
+            let h = 2e-4f32;
+            let mut plus = net.clone();
+            plus.params_mut()[t][idx] += h;
+            let mut minus = net.clone();
+            minus.params_mut()[t][idx] -= h;
+            let numeric = (loss_at(&plus, &x, &y, &weights) - loss_at(&minus, &x, &y, &weights))
+                / (2.0 * h as f64);
+            let analytic = g[idx] as f64;
+            let tolerance = 2e-3 + 5e-2 * analytic.abs().max(numeric.abs());
+            assert!(
+                (numeric - analytic).abs() <= tolerance,
+                "tensor {t} entry {idx}: analytic {analytic}, numeric {numeric}"
+            );
+        }
+    }
+}
