@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Once;
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{register_font, FontStyle};
 use serde::{Deserialize, Serialize};
 
@@ -44,17 +45,21 @@ fn draw_err(e: impl std::fmt::Display) -> String {
 pub fn plot_confusion(report: &EvalReport, title: &str, path: &Path) -> Result<(), String> {
     ensure_font();
     let n = report.labels.len();
-    let root = BitMapBackend::new(path, (820, 760)).into_drawing_area();
+    let root = BitMapBackend::new(path, (860, 800)).into_drawing_area();
     root.fill(&WHITE).map_err(draw_err)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 24))
         .margin(16)
         .x_label_area_size(60)
         .y_label_area_size(90)
-        .build_cartesian_2d(0..n, 0..n)
+        .build_cartesian_2d((0..n - 1).into_segmented(), (0..n - 1).into_segmented())
         .map_err(draw_err)?;
-    let labels = report.labels.clone();
-    let labels_y = report.labels.clone();
+    let label_at = |v: &SegmentValue<usize>, flip: bool| match v {
+        SegmentValue::CenterOf(i) if *i < n => {
+            report.labels[if flip { n - 1 - i } else { *i }].clone()
+        }
+        _ => String::new(),
+    };
     chart
         .configure_mesh()
         .disable_mesh()
@@ -62,35 +67,40 @@ pub fn plot_confusion(report: &EvalReport, title: &str, path: &Path) -> Result<(
         .y_desc("true")
         .x_labels(n)
         .y_labels(n)
-        .x_label_formatter(&|i| labels.get(*i).cloned().unwrap_or_default())
-        .y_label_formatter(&|i| labels_y.get(n - 1 - *i).cloned().unwrap_or_default())
-        .label_style(("sans-serif", 15))
+        .x_label_formatter(&|v| label_at(v, false))
+        .y_label_formatter(&|v| label_at(v, true))
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 18))
         .draw()
         .map_err(draw_err)?;
+    let centre = Pos::new(HPos::Center, VPos::Center);
     for (t, row) in report.confusion.iter().enumerate() {
         let sum: u64 = row.iter().sum();
+        let y = n - 1 - t;
         for (p, &count) in row.iter().enumerate() {
             let v = if sum > 0 {
                 count as f64 / sum as f64
             } else {
                 0.0
             };
-            let y = n - 1 - t;
-            let shade = (255.0 * (1.0 - v)) as u8;
-            let fill = RGBColor(shade, (shade as f64 * 0.9 + 25.0) as u8, 255);
+            let shade = (255.0 * (1.0 - 0.85 * v)) as u8;
+            let fill = RGBColor(shade, shade, 255);
             chart
                 .draw_series(std::iter::once(Rectangle::new(
-                    [(p, y), (p + 1, y + 1)],
+                    [
+                        (SegmentValue::Exact(p), SegmentValue::Exact(y)),
+                        (SegmentValue::Exact(p + 1), SegmentValue::Exact(y + 1)),
+                    ],
                     fill.filled(),
                 )))
                 .map_err(draw_err)?;
-            let colour = if v > 0.5 { WHITE } else { BLACK };
-            let text = format!("{:.2}\n({count})", v);
+            let colour = if v > 0.55 { WHITE } else { BLACK };
+            let style = ("sans-serif", 15).into_font().color(&colour).pos(centre);
             chart
                 .draw_series(std::iter::once(Text::new(
-                    text.replace('\n', " "),
-                    (p, y),
-                    ("sans-serif", 13).into_font().color(&colour),
+                    format!("{v:.2} ({count})"),
+                    (SegmentValue::CenterOf(p), SegmentValue::CenterOf(y)),
+                    style,
                 )))
                 .map_err(draw_err)?;
         }
