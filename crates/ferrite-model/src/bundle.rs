@@ -93,6 +93,12 @@ impl ModelBundle {
         Ok(ModelBundle { card, net })
     }
 
+    /// Writes `card.json` into an existing model directory, atomically.
+    pub fn save_card(dir: &Path, card: &ModelCard) -> Result<(), ModelError> {
+        let json = serde_json::to_vec_pretty(card).expect("model card serialises");
+        write_atomically(&dir.join(CARD_FILE), &json)
+    }
+
     /// Writes the bundle to `dir` (created if needed). Each file is written to a temporary
     /// name and renamed, so an interrupted save never leaves a half-written model.
     pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
@@ -116,8 +122,7 @@ fn save_model(dir: &Path, card: &ModelCard, net: &FerNet) -> Result<(), ModelErr
         reason: e.to_string(),
     })?;
     write_atomically(&weights, &bytes)?;
-    let json = serde_json::to_vec_pretty(card).expect("model card serialises");
-    write_atomically(&dir.join(CARD_FILE), &json)
+    ModelBundle::save_card(dir, card)
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.

@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 use ferrite_model::ArchSpec;
 
-use crate::{Augmenter, ClassWeighting, LrSchedule};
+use crate::{Augmenter, ClassWeighting, Engine, LrSchedule};
 
 /// Everything that defines a training run. Saved in checkpoints and in the model card, so a
 /// run can be resumed and repeated.
@@ -10,6 +10,9 @@ use crate::{Augmenter, ClassWeighting, LrSchedule};
 pub struct TrainConfig {
     /// The network to train.
     pub arch: ArchSpec,
+    /// The engine that trains it.
+    #[serde(default)]
+    pub engine: Engine,
     /// Number of epochs.
     pub epochs: usize,
     /// Images per optimisation step.
@@ -38,6 +41,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             arch: ArchSpec::reference(),
+            engine: Engine::Burn,
             epochs: 30,
             batch_size: 64,
             lr: 1e-3,

@@ -2,22 +2,21 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::activation::log_softmax;
-use burn::tensor::{Device, Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use ferrite_data::{load_dataset, DataError, Dataset, Emotion, Split, FACE_PIXELS, FACE_SIZE};
+use ferrite_data::{
+    face_to_input, load_dataset, DataError, Dataset, Emotion, Split, FACE_PIXELS, NUM_CLASSES,
+};
 use ferrite_eval::{plot_history, ConfusionMatrix, EvalReport, HistoryPoint};
-use ferrite_model::{write_atomically, FerNet, ModelBundle, ModelCard};
+use ferrite_model::{write_atomically, ModelCard};
 
 use crate::checkpoint::{self, RunState};
-use crate::{class_weights, loss::weighted_cross_entropy, LrSchedule, Plateau, TrainConfig};
+use crate::learner::{new_learner, Engine, Learner, LossSpec};
+use crate::{class_weights, LrSchedule, Plateau, TrainConfig};
 
 /// Why a training run stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +80,10 @@ pub fn train(
     println!("{}", train_set.summary("train"));
     println!("{}", val_set.summary(&format!("validation ({val_split})")));
     let weights = class_weights(&train_set.class_counts(), config.class_weighting);
+    let loss_spec = LossSpec {
+        class_weights: &weights,
+        smoothing: config.label_smoothing,
+    };
     println!(
         "class weights ({:?}): {}",
         config.class_weighting,
@@ -91,12 +94,7 @@ pub fn train(
             .join(", ")
     );
 
-    let device = Device::flex().autodiff();
-    device.seed(config.seed);
-    let mut net = FerNet::new(&config.arch, &device);
-    // Plain Adam, as the report used. burn 0.22's AdamW with weight decay corrupts the
-    // inference-mode network here (validation collapses to one class), so it is not offered.
-    let mut optim = AdamConfig::new().with_epsilon(1e-7).init();
+    let mut learner = new_learner(config.engine, &config.arch, config.seed);
     let ckpt_dir = checkpoint::checkpoint_dir(out);
     let mut state = RunState {
         config: config.clone(),
@@ -108,16 +106,18 @@ pub fn train(
         best: None,
     };
     if resume {
-        let (n, o, s) = checkpoint::load(&ckpt_dir, net, optim).map_err(TrainError::Io)?;
-        if s.config.arch != config.arch {
+        let s = checkpoint::load(&ckpt_dir, learner.as_mut()).map_err(TrainError::Io)?;
+        if s.config.arch != config.arch || s.config.engine != config.engine {
             return Err(TrainError::Config(format!(
-                "the checkpoint in {} is for architecture `{}`, not `{}`",
+                "the checkpoint in {} is for architecture `{}` on engine {:?}, not `{}` on {:?}",
                 ckpt_dir.display(),
                 s.config.arch.name,
-                config.arch.name
+                s.config.engine,
+                config.arch.name,
+                config.engine
             )));
         }
-        (net, optim, state) = (n, o, s);
+        state = s;
         state.config.epochs = config.epochs;
         println!(
             "resuming from {} at epoch {}",
@@ -154,16 +154,9 @@ pub fn train(
                 .iter()
                 .map(|&i| train_set.samples[i].label.index())
                 .collect();
-            let input = augmented_batch(&train_set, batch, config, epoch, &device);
-            let logits = net.forward(input);
-            let loss = weighted_cross_entropy(
-                logits.clone(),
-                &labels,
-                &weights,
-                config.label_smoothing,
-                &device,
-            );
-            let loss_value: f32 = loss.clone().into_scalar();
+            let input = augmented_batch(&train_set, batch, config, epoch);
+            let (loss_value, logits) =
+                learner.step(input, &labels, &loss_spec, lr, config.seed ^ global as u64);
             if !loss_value.is_finite() {
                 bar.abandon();
                 return Err(TrainError::NonFinite {
@@ -173,11 +166,9 @@ pub fn train(
                     checkpoint: ckpt_dir,
                 });
             }
-            correct += count_correct(logits, &labels);
+            correct += count_correct(&logits, &labels);
             seen += labels.len();
             loss_sum += loss_value as f64 * labels.len() as f64;
-            let grads = GradientsParams::from_grads(loss.backward(), &net);
-            net = optim.step(lr, net, grads);
             bar.set_message(format!(
                 "loss {:.4} acc {:.4}",
                 loss_sum / seen as f64,
@@ -188,14 +179,14 @@ pub fn train(
         bar.finish_and_clear();
         if interrupted {
             // Save the weights reached so far; the unfinished epoch is run again on resume.
-            checkpoint::save(&ckpt_dir, &net, &optim, &state).map_err(TrainError::Io)?;
+            checkpoint::save(&ckpt_dir, learner.as_ref(), &state).map_err(TrainError::Io)?;
             println!(
                 "interrupted during epoch {epoch}: checkpoint saved in {}; continue with --resume",
                 ckpt_dir.display()
             );
             break;
         }
-        let (val_loss, val_report) = validate(&net.valid(), &val_set);
+        let (val_loss, val_report) = validate(learner.as_ref(), &val_set);
         let point = HistoryPoint {
             epoch,
             loss: loss_sum / seen.max(1) as f64,
@@ -229,19 +220,14 @@ pub fn train(
         if state.best.is_none_or(|(acc, _)| val_report.accuracy > acc) {
             state.best = Some((val_report.accuracy, epoch));
             let card = model_card(&state, &train_set, &val_set, &data_hash, &val_report);
-            ModelBundle {
-                card,
-                net: net.valid(),
-            }
-            .save(out)
-            .map_err(|e| TrainError::Io(e.to_string()))?;
+            learner.save_model(out, card).map_err(TrainError::Io)?;
             println!(
                 "val_acc improved to {:.4}: model saved to {}",
                 val_report.accuracy,
                 out.display()
             );
         }
-        checkpoint::save(&ckpt_dir, &net, &optim, &state).map_err(TrainError::Io)?;
+        checkpoint::save(&ckpt_dir, learner.as_ref(), &state).map_err(TrainError::Io)?;
         write_history(out, &state)?;
     }
     Ok(TrainOutcome {
@@ -267,13 +253,7 @@ fn progress_bar(steps: u64, epoch: usize, epochs: usize) -> ProgressBar {
 
 /// Builds one augmented input batch in parallel. Each image's random stream depends only on
 /// the seed, epoch and image index, so runs repeat exactly whatever the thread count.
-fn augmented_batch(
-    set: &Dataset,
-    batch: &[usize],
-    config: &TrainConfig,
-    epoch: usize,
-    device: &Device,
-) -> Tensor<4> {
+fn augmented_batch(set: &Dataset, batch: &[usize], config: &TrainConfig, epoch: usize) -> Vec<f32> {
     let mut data = vec![0.0f32; batch.len() * FACE_PIXELS];
     data.par_chunks_mut(FACE_PIXELS)
         .zip(batch.par_iter())
@@ -283,54 +263,38 @@ fn augmented_batch(
             let mut rng = ChaCha8Rng::seed_from_u64(stream);
             config.augment.apply(&set.samples[i].pixels, out, &mut rng);
         });
-    Tensor::from_data(
-        TensorData::new(data, [batch.len(), 1, FACE_SIZE, FACE_SIZE]),
-        device,
-    )
+    data
 }
 
-fn count_correct(logits: Tensor<2>, labels: &[usize]) -> usize {
-    let predicted: Vec<i64> = logits
-        .argmax(1)
-        .into_data()
-        .convert::<i64>()
-        .try_to_vec::<i64>()
-        .expect("argmax indices");
-    predicted
-        .iter()
+fn argmax(row: &[f32]) -> usize {
+    (0..row.len())
+        .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+        .unwrap_or(0)
+}
+
+fn count_correct(logits: &[f32], labels: &[usize]) -> usize {
+    logits
+        .chunks_exact(NUM_CLASSES)
         .zip(labels)
-        .filter(|(p, l)| **p as usize == **l)
+        .filter(|(row, &label)| argmax(row) == label)
         .count()
 }
 
 /// Unweighted cross-entropy and the full report on the validation set (inference mode).
-fn validate(net: &FerNet, set: &Dataset) -> (f64, EvalReport) {
-    let device = Device::flex();
+fn validate(learner: &dyn Learner, set: &Dataset) -> (f64, EvalReport) {
     let mut loss_sum = 0.0f64;
     let mut pairs = Vec::with_capacity(set.samples.len());
     for chunk in set.samples.chunks(256) {
-        let faces: Vec<&[u8]> = chunk.iter().map(|s| s.pixels.as_slice()).collect();
-        let mut data = vec![0.0f32; faces.len() * FACE_PIXELS];
-        for (face, out) in faces.iter().zip(data.chunks_exact_mut(FACE_PIXELS)) {
-            ferrite_data::face_to_input(face, out);
+        let mut input = vec![0.0f32; chunk.len() * FACE_PIXELS];
+        for (sample, out) in chunk.iter().zip(input.chunks_exact_mut(FACE_PIXELS)) {
+            face_to_input(&sample.pixels, out);
         }
-        let input = Tensor::<4>::from_data(
-            TensorData::new(data, [faces.len(), 1, FACE_SIZE, FACE_SIZE]),
-            &device,
-        );
-        let logp: Vec<f32> = log_softmax(net.forward(input), 1)
-            .into_data()
-            .try_to_vec::<f32>()
-            .expect("f32 log-probabilities");
-        for (sample, row) in chunk
-            .iter()
-            .zip(logp.chunks_exact(ferrite_data::NUM_CLASSES))
-        {
-            loss_sum -= row[sample.label.index()] as f64;
-            let best = (0..row.len())
-                .max_by(|&a, &b| row[a].total_cmp(&row[b]))
-                .unwrap_or(0);
-            pairs.push((sample.label, Emotion::ALL[best]));
+        let logits = learner.logits(input, chunk.len());
+        for (sample, row) in chunk.iter().zip(logits.chunks_exact(NUM_CLASSES)) {
+            let max = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            let log_sum = row.iter().map(|v| (v - max).exp()).sum::<f32>().ln() + max;
+            loss_sum += (log_sum - row[sample.label.index()]) as f64;
+            pairs.push((sample.label, Emotion::ALL[argmax(row)]));
         }
     }
     let report = EvalReport::from_confusion(&ConfusionMatrix::from_pairs(pairs));
@@ -348,7 +312,10 @@ fn model_card(
     let mut card = ModelCard::new(config.arch.clone());
     let (best_acc, best_epoch) = state.best.unwrap_or((0.0, 0));
     card.training = serde_json::json!({
-        "engine": "burn 0.22 (flex CPU backend)",
+        "engine": match config.engine {
+            Engine::Burn => "burn 0.22 (Flex CPU backend)",
+            Engine::Ferrite => "ferrite-engine (gemm CPU engine)",
+        },
         "config": config,
         "epochs_completed": state.history.len(),
         "best_epoch": best_epoch,

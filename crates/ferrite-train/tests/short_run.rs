@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 
 use ferrite_model::ArchSpec;
-use ferrite_train::{train, Augmenter, ClassWeighting, LrSchedule, TrainConfig};
+use ferrite_train::{train, Augmenter, ClassWeighting, Engine, LrSchedule, TrainConfig};
 use image::{GrayImage, Luma};
 
 /// burn seeds one global RNG per device: runs in this file take turns so each stays repeatable.
@@ -82,12 +82,22 @@ fn tiny_config(epochs: usize) -> TrainConfig {
 
 #[test]
 fn learns_separable_classes_and_writes_all_outputs() {
+    learns_on(Engine::Burn);
+}
+
+#[test]
+fn the_gemm_engine_learns_separable_classes_too() {
+    learns_on(Engine::Ferrite);
+}
+
+fn learns_on(engine: Engine) {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let data = tempfile::tempdir().unwrap();
     synthetic_dataset(data.path(), 24);
     let out = tempfile::tempdir().unwrap();
     // A constant rate and small batches give enough steps to learn in a few epochs.
     let config = TrainConfig {
+        engine,
         batch_size: 8,
         schedule: LrSchedule::Plateau,
         ..tiny_config(6)
@@ -130,7 +140,16 @@ fn learns_separable_classes_and_writes_all_outputs() {
 
 #[test]
 fn resume_continues_from_the_checkpoint_and_repeats_exactly() {
+    resume_repeats_on(Engine::Burn);
+    resume_repeats_on(Engine::Ferrite);
+}
+
+fn resume_repeats_on(engine: Engine) {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tiny_config = |epochs| TrainConfig {
+        engine,
+        ..tiny_config(epochs)
+    };
     let data = tempfile::tempdir().unwrap();
     synthetic_dataset(data.path(), 8);
     let never = AtomicBool::new(false);

@@ -7,7 +7,7 @@ use anyhow::{anyhow, Context};
 use clap::Args;
 
 use ferrite_model::ArchSpec;
-use ferrite_train::{Augmenter, ClassWeighting, LrSchedule, TrainConfig};
+use ferrite_train::{Augmenter, ClassWeighting, Engine, LrSchedule, TrainConfig};
 
 /// Arguments of `ferrite train`.
 #[derive(Args)]
@@ -21,6 +21,9 @@ pub struct TrainArgs {
     /// Architecture preset.
     #[arg(long, default_value = "reference", value_parser = parse_arch)]
     arch: ArchSpec,
+    /// Engine: burn (the reference) or ferrite (the gemm CPU engine).
+    #[arg(long, default_value = "burn")]
+    engine: Engine,
     /// Number of epochs.
     #[arg(long, default_value_t = 30)]
     epochs: usize,
@@ -92,6 +95,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     };
     let config = TrainConfig {
         arch: args.arch,
+        engine: args.engine,
         epochs: args.epochs,
         batch_size: args.batch_size,
         lr: args.lr,
