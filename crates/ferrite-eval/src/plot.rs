@@ -121,11 +121,25 @@ pub fn plot_history(history: &[HistoryPoint], path: &Path) -> Result<(), String>
         .filter(|v| v.is_finite())
         .fold(0.1, f64::max);
     type Getter = fn(&HistoryPoint) -> f64;
-    let panels: [(&_, &str, f64, Getter, Getter); 2] = [
-        (&left, "loss", max_loss * 1.05, |h| h.loss, |h| h.val_loss),
-        (&right, "accuracy", 1.0, |h| h.acc, |h| h.val_acc),
+    let panels: [(&_, &str, f64, Getter, Getter, SeriesLabelPosition); 2] = [
+        (
+            &left,
+            "loss",
+            max_loss * 1.05,
+            |h| h.loss,
+            |h| h.val_loss,
+            SeriesLabelPosition::LowerLeft,
+        ),
+        (
+            &right,
+            "accuracy",
+            1.0,
+            |h| h.acc,
+            |h| h.val_acc,
+            SeriesLabelPosition::UpperLeft,
+        ),
     ];
-    for (area, name, top, train, val) in panels {
+    for (area, name, top, train, val, legend) in panels {
         let mut chart = ChartBuilder::on(area)
             .caption(name, ("sans-serif", 22))
             .margin(12)
@@ -151,6 +165,7 @@ pub fn plot_history(history: &[HistoryPoint], path: &Path) -> Result<(), String>
         }
         chart
             .configure_series_labels()
+            .position(legend)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .label_font(("sans-serif", 14))
