@@ -181,3 +181,58 @@ pub fn backward(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weight_layouts_round_trip() {
+        let oihw: Vec<f32> = (0..9 * 3 * 4).map(|v| v as f32).collect();
+        let w = weight_from_oihw(&oihw, 3, 4);
+        assert_eq!(weight_to_oihw(&w, 3, 4), oihw);
+        // Output 1, input 2, tap (ky=0, kx=1) lands at row (1 * 3 + 2), column 1.
+        assert_eq!(w[(3 + 2) * 4 + 1], oihw[(3 + 2) * 9 + 1]);
+    }
+
+    #[test]
+    fn matches_a_direct_convolution_with_zero_padding() {
+        let s = ConvShape {
+            n: 2,
+            side: 5,
+            cin: 2,
+            cout: 3,
+        };
+        let x: Vec<f32> = (0..2 * 25 * 2)
+            .map(|v| ((v * 7) % 11) as f32 - 5.0)
+            .collect();
+        let oihw: Vec<f32> = (0..3 * 2 * 9).map(|v| ((v * 5) % 7) as f32 - 3.0).collect();
+        let mut y = vec![0.0; 2 * 25 * 3];
+        forward(&x, &weight_from_oihw(&oihw, 2, 3), &s, &mut y);
+        for img in 0..2 {
+            for h in 0..5i32 {
+                for w in 0..5i32 {
+                    for o in 0..3 {
+                        let mut acc = 0.0;
+                        for c in 0..2 {
+                            for ky in 0..3i32 {
+                                for kx in 0..3i32 {
+                                    let (yy, xx) = (h + ky - 1, w + kx - 1);
+                                    if (0..5).contains(&yy) && (0..5).contains(&xx) {
+                                        let xv =
+                                            x[((img * 5 + yy as usize) * 5 + xx as usize) * 2 + c];
+                                        acc += xv
+                                            * oihw
+                                                [((o * 2 + c) * 3 + ky as usize) * 3 + kx as usize];
+                                    }
+                                }
+                            }
+                        }
+                        let got = y[((img * 5 + h as usize) * 5 + w as usize) * 3 + o];
+                        assert!((got - acc).abs() < 1e-4, "{got} vs {acc}");
+                    }
+                }
+            }
+        }
+    }
+}

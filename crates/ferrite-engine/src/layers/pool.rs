@@ -53,3 +53,28 @@ pub fn backward(dy: &[f32], arg: &[u8], n: usize, side: usize, c: usize, dx: &mu
             }
         });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_the_maximum_and_routes_its_gradient_back() {
+        // One 4x4 image, 2 channels: channel 1 is channel 0 negated.
+        let mut x = vec![0.0; 16 * 2];
+        for p in 0..16 {
+            x[p * 2] = p as f32;
+            x[p * 2 + 1] = -(p as f32);
+        }
+        let mut y = vec![0.0; 4 * 2];
+        let mut arg = vec![0u8; 8];
+        forward(&x, 1, 4, 2, &mut y, &mut arg);
+        assert_eq!(y, vec![5.0, 0.0, 7.0, -2.0, 13.0, -8.0, 15.0, -10.0]);
+        let dy: Vec<f32> = (1..=8).map(|v| v as f32).collect();
+        let mut dx = vec![9.0; 32];
+        backward(&dy, &arg, 1, 4, 2, &mut dx);
+        assert_eq!(dx.iter().sum::<f32>(), dy.iter().sum::<f32>());
+        assert_eq!(dx[5 * 2], 1.0, "pixel 5 won the first window of channel 0");
+        assert_eq!(dx[1], 2.0, "pixel 0 won the first window of channel 1");
+    }
+}
