@@ -126,49 +126,29 @@ fn bad_input_gives_one_clear_error_and_a_failure_code() {
     drawn_dataset(data.path());
     let missing = data.path().join("no-such-dir");
 
-    let out = ferrite(&["eval", "--data", missing.to_str().unwrap()]);
-    assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("no-such-dir"),
-        "{}",
-        text(&out.stderr)
+    let missing = missing.to_str().unwrap();
+    let data = data.path().to_str().unwrap();
+    fails_naming(&["eval", "--data", missing], "no-such-dir");
+    fails_naming(
+        &["eval", "--model", missing, "--data", data],
+        "model directory not found",
     );
+    fails_naming(
+        &["train", "--data", missing, "--out", "/tmp/x"],
+        "does not exist",
+    );
+    fails_naming(
+        &["eval", "--data", ".", "--split", "nonsense"],
+        "unknown split",
+    );
+}
 
-    let out = ferrite(&[
-        "eval",
-        "--model",
-        missing.to_str().unwrap(),
-        "--data",
-        data.path().to_str().unwrap(),
-    ]);
-    assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("model directory not found"),
-        "{}",
-        text(&out.stderr)
-    );
-
-    let out = ferrite(&[
-        "train",
-        "--data",
-        missing.to_str().unwrap(),
-        "--out",
-        "/tmp/x",
-    ]);
-    assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("does not exist"),
-        "{}",
-        text(&out.stderr)
-    );
-
-    let out = ferrite(&["eval", "--data", ".", "--split", "nonsense"]);
-    assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("unknown split"),
-        "{}",
-        text(&out.stderr)
-    );
+/// Runs ferrite, expecting a failure whose message contains `needle`.
+fn fails_naming(args: &[&str], needle: &str) {
+    let out = ferrite(args);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(needle), "{args:?}: {stderr}");
 }
 
 #[test]

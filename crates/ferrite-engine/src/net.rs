@@ -203,16 +203,7 @@ impl Network {
                 next_seed(),
             ));
         }
-        let inp = act.len() / n;
-        let mut logits = vec![0.0; n * NUM_CLASSES];
-        dense::forward(
-            &act,
-            &self.classifier_weight,
-            Some(&self.classifier_bias),
-            n,
-            inp,
-            &mut logits,
-        );
+        let logits = self.classify(&act, n);
         trace.classifier_input = act;
         logits
     }
@@ -361,14 +352,18 @@ impl Network {
             layer.bn.forward_infer(&mut y);
             act = y;
         }
-        let inp = act.len() / n;
+        self.classify(&act, n)
+    }
+
+    /// The classifier layer: logits from the last features of `n` faces.
+    fn classify(&self, features: &[f32], n: usize) -> Vec<f32> {
         let mut logits = vec![0.0; n * NUM_CLASSES];
         dense::forward(
-            &act,
+            features,
             &self.classifier_weight,
             Some(&self.classifier_bias),
             n,
-            inp,
+            features.len() / n,
             &mut logits,
         );
         logits
