@@ -9,7 +9,7 @@ use ferrite_data::{FACE_PIXELS, FACE_SIZE, NUM_CLASSES};
 use ferrite_model::ArchSpec;
 
 use crate::layers::batchnorm::{BatchNorm, BnCache};
-use crate::layers::conv::ConvShape;
+use crate::layers::conv::{ConvGrads, ConvShape};
 use crate::layers::dense::DenseGrads;
 use crate::layers::{conv, dense, dropout, pool};
 
@@ -68,6 +68,8 @@ pub struct Trace {
     hidden_outs: Vec<Vec<f32>>,
     hidden_masks: Vec<Vec<f32>>,
     classifier_input: Vec<f32>,
+    /// The im2col buffer, kept between steps.
+    scratch: Vec<f32>,
 }
 
 /// Gradients of every parameter tensor, in [`Network::params_mut`] order.
@@ -149,6 +151,7 @@ impl Network {
         assert_eq!(x.len(), n * FACE_PIXELS, "input must be n x 48 x 48");
         *trace = Trace {
             n,
+            scratch: std::mem::take(&mut trace.scratch),
             ..Trace::default()
         };
         let mut act = x.to_vec();
@@ -169,7 +172,7 @@ impl Network {
                     cout: layer.cout,
                 };
                 let mut y = vec![0.0; n * side * side * layer.cout];
-                conv::forward(&act, &layer.weight, &shape, &mut y);
+                conv::forward(&act, &layer.weight, &shape, &mut y, &mut trace.scratch);
                 let mut cache = BnCache::default();
                 let mut out = vec![0.0; y.len()];
                 layer.bn.forward_train(&y, &mut out, &mut cache);
@@ -209,7 +212,7 @@ impl Network {
     }
 
     /// Backward pass from `dlogits` through the trace of the last training forward pass.
-    pub fn backward(&self, trace: &Trace, dlogits: &[f32]) -> Grads {
+    pub fn backward(&self, trace: &mut Trace, dlogits: &[f32]) -> Grads {
         let n = trace.n;
         let mut conv_grads: Vec<[Vec<f32>; 3]> = Vec::new();
         let mut hidden_grads: Vec<[Vec<f32>; 3]> = Vec::new();
@@ -302,8 +305,11 @@ impl Network {
                     &layer.weight,
                     &d,
                     &shape,
-                    &mut dw,
-                    (!first).then_some(dx.as_mut_slice()),
+                    ConvGrads {
+                        dw: &mut dw,
+                        dx: (!first).then_some(dx.as_mut_slice()),
+                    },
+                    &mut trace.scratch,
                 );
                 d = dx;
                 conv_grads.push([dw, dgamma, dbeta]);
@@ -325,6 +331,7 @@ impl Network {
         assert_eq!(x.len(), n * FACE_PIXELS, "input must be n x 48 x 48");
         let mut act = x.to_vec();
         let mut side = FACE_SIZE;
+        let mut scratch = Vec::new();
         for block in &self.blocks {
             for layer in block {
                 let shape = ConvShape {
@@ -334,7 +341,7 @@ impl Network {
                     cout: layer.cout,
                 };
                 let mut y = vec![0.0; n * side * side * layer.cout];
-                conv::forward(&act, &layer.weight, &shape, &mut y);
+                conv::forward(&act, &layer.weight, &shape, &mut y, &mut scratch);
                 layer.bn.forward_infer(&mut y);
                 act = y;
             }

@@ -114,7 +114,7 @@ fn training_forward_and_gradients_match_burn() {
     let diff = max_abs_diff(&burn_logits, &logits);
     assert!(diff <= 1e-4, "training-mode logits differ by {diff}");
     let (_, dlogits) = softmax_cross_entropy(&logits, &y, &[1.0; 7], 0.0);
-    let grads = engine.backward(&trace, &dlogits);
+    let grads = engine.backward(&mut trace, &dlogits);
     // SGD with lr 1: the burn step moved each weight by minus its gradient.
     let mut stepped = engine.clone();
     for (p, g) in stepped.params_mut().into_iter().zip(&grads) {
@@ -186,7 +186,7 @@ fn gradients_match_finite_differences_for_every_layer() {
     let mut trace = Trace::default();
     let logits = net.forward_train(&x, n, 0, &mut trace);
     let (_, dlogits) = softmax_cross_entropy(&logits, &y, &weights, 0.1);
-    let grads = net.backward(&trace, &dlogits);
+    let grads = net.backward(&mut trace, &dlogits);
     for (t, g) in grads.iter().enumerate() {
         // A few entries of every parameter tensor, including the largest gradient.
         let largest = (0..g.len())

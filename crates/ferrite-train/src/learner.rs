@@ -199,7 +199,7 @@ impl Learner for EngineLearner {
             .forward_train(&input, labels.len(), seed, &mut self.trace);
         let (value, dlogits) =
             softmax_cross_entropy(&logits, labels, loss.class_weights, loss.smoothing);
-        let grads = self.net.backward(&self.trace, &dlogits);
+        let grads = self.net.backward(&mut self.trace, &dlogits);
         self.adam.step(lr as f32, self.net.params_mut(), &grads);
         (value, logits)
     }

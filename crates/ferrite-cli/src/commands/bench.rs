@@ -112,7 +112,7 @@ fn engine_train_throughput(arch: &ArchSpec, batch: usize, budget: Duration) -> f
     let mut step = |net: &mut Network, seed: u64| {
         let logits = net.forward_train(&x, batch, seed, &mut trace);
         let (_, dlogits) = softmax_cross_entropy(&logits, &labels, &[1.0; NUM_CLASSES], 0.1);
-        let grads = net.backward(&trace, &dlogits);
+        let grads = net.backward(&mut trace, &dlogits);
         adam.step(1e-3, net.params_mut(), &grads);
     };
     step(&mut net, 0);

@@ -119,19 +119,27 @@ fn col2im_add(col: &[f32], s: &ConvShape, images: usize, dx: &mut [f32]) {
         });
 }
 
-/// `y (n*side*side x cout) = conv(x)`.
-pub fn forward(x: &[f32], w: &[f32], s: &ConvShape, y: &mut [f32]) {
+/// Grows `scratch` to hold `len` elements (contents unspecified: every user overwrites them).
+fn scratch_of(scratch: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if scratch.len() < len {
+        scratch.resize(len, 0.0);
+    }
+    &mut scratch[..len]
+}
+
+/// `y (n*side*side x cout) = conv(x)`. `scratch` holds the im2col buffer between calls.
+pub fn forward(x: &[f32], w: &[f32], s: &ConvShape, y: &mut [f32], scratch: &mut Vec<f32>) {
     let chunk = s.images_per_chunk();
-    let mut col = vec![0.0; chunk * s.pixels() * s.k()];
+    let col = scratch_of(scratch, chunk * s.pixels() * s.k());
     for start in (0..s.n).step_by(chunk) {
         let images = chunk.min(s.n - start);
         let rows = images * s.pixels();
-        im2col(&x[start * s.pixels() * s.cin..], s, images, &mut col);
+        im2col(&x[start * s.pixels() * s.cin..], s, images, col);
         matmul(
             rows,
             s.cout,
             s.k(),
-            Operand::plain(&col),
+            Operand::plain(col),
             Operand::plain(w),
             &mut y[start * s.pixels() * s.cout..][..rows * s.cout],
             false,
@@ -139,17 +147,26 @@ pub fn forward(x: &[f32], w: &[f32], s: &ConvShape, y: &mut [f32]) {
     }
 }
 
-/// Backward: `dw = col(x)^T dy` (overwritten) and, if asked, `dx = col2im(dy w^T)` (overwritten).
+/// The gradients a conv backward pass writes (overwritten).
+pub struct ConvGrads<'a> {
+    /// Gradient of the weight, `[9 * cin, cout]`.
+    pub dw: &'a mut [f32],
+    /// Gradient of the input, if wanted.
+    pub dx: Option<&'a mut [f32]>,
+}
+
+/// Backward: `dw = col(x)^T dy` and, if asked, `dx = col2im(dy w^T)`.
 pub fn backward(
     x: &[f32],
     w: &[f32],
     dy: &[f32],
     s: &ConvShape,
-    dw: &mut [f32],
-    mut dx: Option<&mut [f32]>,
+    grads: ConvGrads,
+    scratch: &mut Vec<f32>,
 ) {
+    let ConvGrads { dw, mut dx } = grads;
     let chunk = s.images_per_chunk();
-    let mut col = vec![0.0; chunk * s.pixels() * s.k()];
+    let col = scratch_of(scratch, chunk * s.pixels() * s.k());
     if let Some(dx) = dx.as_deref_mut() {
         dx[..s.n * s.pixels() * s.cin].fill(0.0);
     }
@@ -157,7 +174,7 @@ pub fn backward(
         let images = chunk.min(s.n - start);
         let rows = images * s.pixels();
         let dy_chunk = &dy[start * s.pixels() * s.cout..][..rows * s.cout];
-        im2col(&x[start * s.pixels() * s.cin..], s, images, &mut col);
+        im2col(&x[start * s.pixels() * s.cin..], s, images, col);
         matmul(
             s.k(),
             s.cout,
@@ -174,10 +191,10 @@ pub fn backward(
                 s.cout,
                 Operand::plain(dy_chunk),
                 Operand::t(w),
-                &mut col,
+                col,
                 false,
             );
-            col2im_add(&col, s, images, &mut dx[start * s.pixels() * s.cin..]);
+            col2im_add(col, s, images, &mut dx[start * s.pixels() * s.cin..]);
         }
     }
 }
@@ -208,7 +225,13 @@ mod tests {
             .collect();
         let oihw: Vec<f32> = (0..3 * 2 * 9).map(|v| ((v * 5) % 7) as f32 - 3.0).collect();
         let mut y = vec![0.0; 2 * 25 * 3];
-        forward(&x, &weight_from_oihw(&oihw, 2, 3), &s, &mut y);
+        forward(
+            &x,
+            &weight_from_oihw(&oihw, 2, 3),
+            &s,
+            &mut y,
+            &mut Vec::new(),
+        );
         for img in 0..2 {
             for h in 0..5i32 {
                 for w in 0..5i32 {
