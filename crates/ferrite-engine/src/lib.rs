@@ -4,6 +4,7 @@
 //! reference model.
 
 pub mod adam;
+mod classify;
 pub mod layers;
 pub mod loss;
 mod matmul;

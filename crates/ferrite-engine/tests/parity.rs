@@ -209,3 +209,27 @@ fn gradients_match_finite_differences_for_every_layer() {
         }
     }
 }
+
+#[test]
+fn predictions_match_burns_classifier_with_and_without_flip() {
+    let arch = small_arch();
+    let x = faces(16, 11);
+    let (_, trained, _) = burn_sgd_step(&arch, &x, &labels(16));
+    let engine = to_engine(&trained, &arch);
+    let pixels: Vec<Vec<u8>> = (0..9u32)
+        .map(|k| {
+            (0..2304u32)
+                .map(|i| ((i * (k + 5) + k * 31) % 256) as u8)
+                .collect()
+        })
+        .collect();
+    let refs: Vec<&[u8]> = pixels.iter().map(|f| f.as_slice()).collect();
+    let reference = ferrite_model::Classifier::new(trained, Device::flex());
+    for tta in [false, true] {
+        let ours = engine.predict(&refs, tta);
+        let theirs = reference.predict(&refs, tta);
+        for (a, b) in ours.iter().zip(&theirs) {
+            assert!(max_abs_diff(a, b) < 1e-5, "tta {tta}: {a:?} vs {b:?}");
+        }
+    }
+}

@@ -5,8 +5,10 @@ use anyhow::{anyhow, Context};
 use clap::{Args, ValueEnum};
 
 use ferrite_data::{load_dataset, Emotion, Split};
+use ferrite_engine::Network;
 use ferrite_eval::{classification_report_text, plot_confusion, ConfusionMatrix, EvalReport};
-use ferrite_model::{cpu_device, default_model_dir, write_atomically, Classifier, ModelBundle};
+use ferrite_model::{cpu_device, default_model_dir, Classifier, ModelBundle, WEIGHTS_FILE};
+use ferrite_train::Engine;
 
 /// Output format of `ferrite eval`.
 #[derive(Clone, Copy, ValueEnum)]
@@ -32,6 +34,9 @@ pub struct EvalArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// Engine: ferrite (the gemm engine, faster) or burn (the reference).
+    #[arg(long, default_value = "ferrite")]
+    engine: Engine,
     /// Average predictions with the horizontally flipped face.
     #[arg(long)]
     tta: bool,
@@ -51,11 +56,22 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         "{}",
         set.summary(&format!("{} ({})", args.data.display(), args.split))
     );
-    let device = cpu_device();
-    let bundle = ModelBundle::load(&model_dir, &device)?;
-    let classifier = Classifier::new(bundle.net, device);
+    let card = ModelBundle::read_card(&model_dir)?;
     let faces: Vec<&[u8]> = set.samples.iter().map(|s| s.pixels.as_slice()).collect();
-    let probabilities = classifier.predict(&faces, args.tta);
+    let probabilities = match args.engine {
+        Engine::Burn => {
+            let device = cpu_device();
+            let bundle = ModelBundle::load(&model_dir, &device)?;
+            Classifier::new(bundle.net, device).predict(&faces, args.tta)
+        }
+        Engine::Ferrite => {
+            let path = model_dir.join(WEIGHTS_FILE);
+            let bytes = std::fs::read(&path).with_context(|| format!("{}", path.display()))?;
+            Network::from_safetensors(&card.arch, &bytes)
+                .with_context(|| format!("model weights {}", path.display()))?
+                .predict(&faces, args.tta)
+        }
+    };
     let pairs = set.samples.iter().zip(&probabilities).map(|(s, p)| {
         let best = (0..p.len())
             .max_by(|&a, &b| p[a].total_cmp(&p[b]))
@@ -69,7 +85,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             println!(
                 "model {} ({}) on {} split `{}`{}",
                 model_dir.display(),
-                bundle.card.arch.name,
+                card.arch.name,
                 args.data.display(),
                 args.split,
                 if args.tta { " with flip TTA" } else { "" }
@@ -84,22 +100,20 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = plot {
         let title = format!(
             "{} - {} (acc {:.3})",
-            bundle.card.arch.name, args.split, report.accuracy
+            card.arch.name, args.split, report.accuracy
         );
         plot_confusion(&report, &title, &path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
         eprintln!("confusion matrix saved to {}", path.display());
     }
     if args.save_to_card {
-        let mut card = bundle.card;
+        let mut card = card;
         let key = if args.tta {
             format!("{}+tta", args.split)
         } else {
             args.split.to_string()
         };
         card.evaluation.insert(key, serde_json::to_value(&report)?);
-        let json = serde_json::to_vec_pretty(&card)?;
-        write_atomically(&model_dir.join(ferrite_model::CARD_FILE), &json)
-            .context("updating the model card")?;
+        ModelBundle::save_card(&model_dir, &card).context("updating the model card")?;
     }
     Ok(ExitCode::SUCCESS)
 }
