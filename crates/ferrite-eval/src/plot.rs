@@ -41,13 +41,40 @@ fn draw_err(e: impl std::fmt::Display) -> String {
     format!("could not draw the plot: {e}")
 }
 
+/// Draws into an RGB buffer of `size` with `draw`, then writes it as PNG to `path`.
+fn render_png(
+    path: &Path,
+    size: (u32, u32),
+    draw: impl FnOnce(DrawingArea<BitMapBackend, plotters::coord::Shift>) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut pixels = vec![0u8; (size.0 * size.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_err)?;
+        draw(root.clone())?;
+        root.present().map_err(draw_err)?;
+    }
+    image::RgbImage::from_raw(size.0, size.1, pixels)
+        .expect("buffer matches its size")
+        .save(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Draws the row-normalised confusion matrix with counts in each cell, saved as PNG.
 pub fn plot_confusion(report: &EvalReport, title: &str, path: &Path) -> Result<(), String> {
     ensure_font();
+    render_png(path, (860, 800), |root| {
+        draw_confusion(report, title, &root)
+    })
+}
+
+fn draw_confusion(
+    report: &EvalReport,
+    title: &str,
+    root: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+) -> Result<(), String> {
     let n = report.labels.len();
-    let root = BitMapBackend::new(path, (860, 800)).into_drawing_area();
-    root.fill(&WHITE).map_err(draw_err)?;
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(root)
         .caption(title, ("sans-serif", 24))
         .margin(16)
         .x_label_area_size(60)
@@ -105,14 +132,19 @@ pub fn plot_confusion(report: &EvalReport, title: &str, path: &Path) -> Result<(
                 .map_err(draw_err)?;
         }
     }
-    root.present().map_err(draw_err)
+    Ok(())
 }
 
 /// Draws loss and accuracy per epoch (train and validation), saved as PNG.
 pub fn plot_history(history: &[HistoryPoint], path: &Path) -> Result<(), String> {
     ensure_font();
-    let root = BitMapBackend::new(path, (1100, 420)).into_drawing_area();
-    root.fill(&WHITE).map_err(draw_err)?;
+    render_png(path, (1100, 420), |root| draw_history(history, &root))
+}
+
+fn draw_history(
+    history: &[HistoryPoint],
+    root: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+) -> Result<(), String> {
     let (left, right) = root.split_horizontally(550);
     let epochs = history.len().max(2);
     let max_loss = history
@@ -172,5 +204,5 @@ pub fn plot_history(history: &[HistoryPoint], path: &Path) -> Result<(), String>
             .draw()
             .map_err(draw_err)?;
     }
-    root.present().map_err(draw_err)
+    Ok(())
 }
