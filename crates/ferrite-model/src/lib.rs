@@ -6,6 +6,7 @@ mod arch;
 mod bundle;
 mod card;
 mod classifier;
+mod engine;
 mod error;
 mod net;
 
@@ -13,6 +14,7 @@ pub use arch::{ArchSpec, BlockSpec};
 pub use bundle::{default_model_dir, write_atomically, ModelBundle, CARD_FILE, WEIGHTS_FILE};
 pub use card::{ModelCard, FORMAT_VERSION};
 pub use classifier::Classifier;
+pub use engine::Engine;
 pub use error::ModelError;
 pub use net::FerNet;
 

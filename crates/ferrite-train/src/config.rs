@@ -1,8 +1,8 @@
 use serde::{Deserialize, Serialize};
 
-use ferrite_model::ArchSpec;
+use ferrite_model::{ArchSpec, Engine};
 
-use crate::{Augmenter, ClassWeighting, Engine, LrSchedule};
+use crate::{Augmenter, ClassWeighting, LrSchedule};
 
 /// Everything that defines a training run. Saved in checkpoints and in the model card, so a
 /// run can be resumed and repeated.

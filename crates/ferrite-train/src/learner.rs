@@ -7,35 +7,14 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::store::ModuleRecord;
 use burn::tensor::{Device, Tensor, TensorData};
-use serde::{Deserialize, Serialize};
 
 use ferrite_data::{FACE_SIZE, NUM_CLASSES};
 use ferrite_engine::{softmax_cross_entropy, Adam, Network, Trace};
-use ferrite_model::{write_atomically, ArchSpec, FerNet, ModelBundle, ModelCard, WEIGHTS_FILE};
+use ferrite_model::{
+    write_atomically, ArchSpec, Engine, FerNet, ModelBundle, ModelCard, WEIGHTS_FILE,
+};
 
 use crate::loss::weighted_cross_entropy;
-
-/// Which engine trains the network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    /// burn 0.22 on its Flex CPU backend (the reference implementation).
-    #[default]
-    Burn,
-    /// Ferrite's own gemm-based CPU engine.
-    Ferrite,
-}
-
-impl std::str::FromStr for Engine {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "burn" => Ok(Engine::Burn),
-            "ferrite" => Ok(Engine::Ferrite),
-            other => Err(format!("unknown engine `{other}` (burn, ferrite)")),
-        }
-    }
-}
 
 /// The loss settings of a step.
 pub(crate) struct LossSpec<'a> {

@@ -14,6 +14,5 @@ mod trainer;
 pub use augment::Augmenter;
 pub use class_weights::{class_weights, ClassWeighting};
 pub use config::TrainConfig;
-pub use learner::Engine;
 pub use schedule::{LrSchedule, Plateau};
 pub use trainer::{train, TrainError, TrainOutcome};

@@ -12,10 +12,10 @@ use ferrite_data::{
     face_to_input, load_dataset, DataError, Dataset, Emotion, Split, FACE_PIXELS, NUM_CLASSES,
 };
 use ferrite_eval::{plot_history, ConfusionMatrix, EvalReport, HistoryPoint};
-use ferrite_model::{write_atomically, ModelCard};
+use ferrite_model::{write_atomically, Engine, ModelCard};
 
 use crate::checkpoint::{self, RunState};
-use crate::learner::{new_learner, Engine, Learner, LossSpec};
+use crate::learner::{new_learner, Learner, LossSpec};
 use crate::{class_weights, LrSchedule, Plateau, TrainConfig};
 
 /// Why a training run stopped early.

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 
-use ferrite_model::ArchSpec;
-use ferrite_train::{train, Augmenter, ClassWeighting, Engine, LrSchedule, TrainConfig};
+use ferrite_model::{ArchSpec, Engine};
+use ferrite_train::{train, Augmenter, ClassWeighting, LrSchedule, TrainConfig};
 use image::{GrayImage, Luma};
 
 /// burn seeds one global RNG per device: runs in this file take turns so each stays repeatable.

@@ -9,7 +9,7 @@ use clap::Args;
 
 use ferrite_data::{FACE_SIZE, NUM_CLASSES};
 use ferrite_engine::{softmax_cross_entropy, Adam, Network, Trace};
-use ferrite_model::{ArchSpec, FerNet};
+use ferrite_model::{ArchSpec, Engine, FerNet};
 
 /// Arguments of `ferrite bench`.
 #[derive(Args)]
@@ -31,7 +31,7 @@ pub struct BenchArgs {
     no_train: bool,
     /// Engines to measure: ferrite (the gemm engine), burn (the reference), or both.
     #[arg(long, default_value = "ferrite,burn", value_delimiter = ',')]
-    engine: Vec<String>,
+    engine: Vec<Engine>,
 }
 
 /// Runs `ferrite bench`: training img/s, batched inference img/s and batch-1 latency, per
@@ -53,8 +53,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         let arch = ArchSpec::preset(name)
             .ok_or_else(|| anyhow::anyhow!("unknown architecture `{name}`"))?;
         for engine in &args.engine {
-            let (train, infer, latency) = match engine.as_str() {
-                "burn" => {
+            let (train, infer, latency) = match engine {
+                Engine::Burn => {
                     let train = if args.no_train {
                         f64::NAN
                     } else {
@@ -67,7 +67,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                         infer_throughput(&net, 1, short),
                     )
                 }
-                "ferrite" => {
+                Engine::Ferrite => {
                     let train = if args.no_train {
                         f64::NAN
                     } else {
@@ -80,11 +80,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                         engine_infer_throughput(&net, 1, short),
                     )
                 }
-                other => anyhow::bail!("unknown engine `{other}` (ferrite, burn)"),
             };
             println!(
                 "{:<8} {:<10} {:>8.0} {:>12.1} {:>12.1} {:>14.2}",
-                engine,
+                format!("{engine:?}").to_lowercase(),
                 name,
                 arch.forward_macs() as f64 * 2e-6,
                 train,

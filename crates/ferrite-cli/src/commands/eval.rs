@@ -7,8 +7,7 @@ use clap::{Args, ValueEnum};
 use ferrite_data::{load_dataset, Emotion, Split};
 use ferrite_engine::Network;
 use ferrite_eval::{classification_report_text, plot_confusion, ConfusionMatrix, EvalReport};
-use ferrite_model::{cpu_device, default_model_dir, Classifier, ModelBundle, WEIGHTS_FILE};
-use ferrite_train::Engine;
+use ferrite_model::{cpu_device, default_model_dir, Classifier, Engine, ModelBundle, WEIGHTS_FILE};
 
 /// Output format of `ferrite eval`.
 #[derive(Clone, Copy, ValueEnum)]

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use anyhow::{anyhow, Context};
 use clap::Args;
 
-use ferrite_model::ArchSpec;
-use ferrite_train::{Augmenter, ClassWeighting, Engine, LrSchedule, TrainConfig};
+use ferrite_model::{ArchSpec, Engine};
+use ferrite_train::{Augmenter, ClassWeighting, LrSchedule, TrainConfig};
 
 /// Arguments of `ferrite train`.
 #[derive(Args)]
