@@ -1,4 +1,4 @@
-//! `ferrite`: train, evaluate and benchmark Ferrite's facial emotion CNN.
+//! `ferrite`: train, evaluate, benchmark and run Ferrite's facial emotion CNN.
 
 mod commands;
 
@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Facial emotion recognition: train, evaluate and benchmark a CNN on FER2013.
+/// Facial emotion recognition: read emotions from photos; train, evaluate and benchmark a CNN
+/// on FER2013.
 #[derive(Parser)]
 #[command(name = "ferrite", version, about)]
 struct Cli {
@@ -22,6 +23,8 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Measure training and inference throughput.
     Bench(commands::bench::BenchArgs),
+    /// Find every face in photos, folders or globs and classify its emotion.
+    Predict(commands::predict::PredictArgs),
     /// Show a model's card: architecture, training run and results.
     Model(commands::model::ModelArgs),
 }
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Predict(args) => commands::predict::run(args),
         Command::Model(args) => commands::model::run(args),
     };
     match result {

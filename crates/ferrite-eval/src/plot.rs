@@ -25,7 +25,7 @@ pub struct HistoryPoint {
     pub val_acc: f64,
 }
 
-fn ensure_font() {
+pub(crate) fn ensure_font() {
     static FONT: Once = Once::new();
     FONT.call_once(|| {
         // The font ships inside the binary, so plots render the same on any machine.
@@ -37,7 +37,7 @@ fn ensure_font() {
     });
 }
 
-fn draw_err(e: impl std::fmt::Display) -> String {
+pub(crate) fn draw_err(e: impl std::fmt::Display) -> String {
     format!("could not draw the plot: {e}")
 }
 

@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 
-use crate::{FerNet, ModelCard, ModelError, FORMAT_VERSION};
+use crate::{FerNet, ModelCard, ModelError};
 
 /// File name of the weights inside a model directory.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
@@ -42,24 +42,7 @@ impl ModelBundle {
             path: path.clone(),
             what: "model card",
         })?;
-        let card: ModelCard = serde_json::from_str(&text).map_err(|e| ModelError::Card {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        if card.format_version != FORMAT_VERSION {
-            return Err(ModelError::Card {
-                path,
-                reason: format!(
-                    "format version {} is not supported (this build reads version {FORMAT_VERSION})",
-                    card.format_version
-                ),
-            });
-        }
-        card.arch.validate().map_err(|reason| ModelError::Card {
-            path: path.clone(),
-            reason: format!("invalid architecture: {reason}"),
-        })?;
-        Ok(card)
+        ModelCard::parse(&text).map_err(|reason| ModelError::Card { path, reason })
     }
 
     /// Loads a model directory onto `device`.

@@ -28,6 +28,21 @@ pub struct ModelCard {
 }
 
 impl ModelCard {
+    /// Parses a card's JSON and checks its format version and architecture.
+    pub fn parse(json: &str) -> Result<ModelCard, String> {
+        let card: ModelCard = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        if card.format_version != FORMAT_VERSION {
+            return Err(format!(
+                "format version {} is not supported (this build reads version {FORMAT_VERSION})",
+                card.format_version
+            ));
+        }
+        card.arch
+            .validate()
+            .map_err(|reason| format!("invalid architecture: {reason}"))?;
+        Ok(card)
+    }
+
     /// A card for a new, untrained model of `arch`.
     pub fn new(arch: ArchSpec) -> ModelCard {
         ModelCard {

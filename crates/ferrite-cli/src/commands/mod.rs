@@ -2,5 +2,7 @@
 
 pub mod bench;
 pub mod eval;
+pub mod inputs;
 pub mod model;
+pub mod predict;
 pub mod train;

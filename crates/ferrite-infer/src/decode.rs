@@ -1,0 +1,153 @@
+//! Decoding photos safely: format sniffed from the bytes, EXIF orientation applied, and a pixel
+//! limit checked from the header before any pixel is decoded (decompression bombs).
+
+use std::io::Cursor;
+use std::path::Path;
+
+use image::{DynamicImage, ImageDecoder, ImageReader};
+
+/// Default limit on decoded pixels (50 megapixels).
+pub const DEFAULT_MAX_PIXELS: u64 = 50_000_000;
+
+/// Why an image could not be decoded. Messages are meant for users.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The file could not be read.
+    #[error("cannot read the file: {0}")]
+    Io(#[from] std::io::Error),
+    /// Zero bytes.
+    #[error("the file is empty (0 bytes)")]
+    Empty,
+    /// Not an image format Ferrite reads.
+    #[error("not an image Ferrite can read (JPEG, PNG, WebP, BMP, GIF, TIFF, PNM)")]
+    UnknownFormat,
+    /// More pixels than allowed.
+    #[error("image is {width}x{height} = {pixels} pixels, over the limit of {limit} pixels")]
+    TooLarge {
+        /// Width from the header.
+        width: u32,
+        /// Height from the header.
+        height: u32,
+        /// Width times height.
+        pixels: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// The header or the pixel data is damaged.
+    #[error("corrupt or truncated image: {0}")]
+    Corrupt(String),
+}
+
+fn corrupt(e: image::ImageError) -> DecodeError {
+    match e {
+        image::ImageError::Unsupported(_) => DecodeError::UnknownFormat,
+        image::ImageError::IoError(io) => DecodeError::Corrupt(io.to_string()),
+        other => DecodeError::Corrupt(other.to_string()),
+    }
+}
+
+/// Decodes an image from memory, rejecting images over `max_pixels`, and turns it upright
+/// according to its EXIF orientation.
+pub fn decode_image(bytes: &[u8], max_pixels: u64) -> Result<DynamicImage, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(DecodeError::Io)?;
+    if reader.format().is_none() {
+        return Err(DecodeError::UnknownFormat);
+    }
+    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    let (width, height) = decoder.dimensions();
+    let pixels = width as u64 * height as u64;
+    if pixels > max_pixels {
+        return Err(DecodeError::TooLarge {
+            width,
+            height,
+            pixels,
+            limit: max_pixels,
+        });
+    }
+    if pixels == 0 {
+        return Err(DecodeError::Corrupt(format!("image is {width}x{height}")));
+    }
+    let orientation = decoder.orientation().map_err(corrupt)?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    image.apply_orientation(orientation);
+    Ok(image)
+}
+
+/// Reads and decodes an image file (see [`decode_image`]).
+pub fn decode_file(path: &Path, max_pixels: u64) -> Result<DynamicImage, DecodeError> {
+    decode_image(&std::fs::read(path)?, max_pixels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageBuffer, ImageFormat, Luma, Rgb};
+
+    fn encode(image: &DynamicImage, format: ImageFormat) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        image.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    }
+
+    fn sample() -> DynamicImage {
+        DynamicImage::ImageRgb8(ImageBuffer::from_fn(40, 30, |x, y| {
+            Rgb([(x * 6) as u8, (y * 8) as u8, 90])
+        }))
+    }
+
+    #[test]
+    fn every_supported_format_decodes() {
+        for format in [
+            ImageFormat::Png,
+            ImageFormat::Jpeg,
+            ImageFormat::Bmp,
+            ImageFormat::Gif,
+            ImageFormat::Tiff,
+            ImageFormat::WebP,
+        ] {
+            let decoded = decode_image(&encode(&sample(), format), DEFAULT_MAX_PIXELS)
+                .unwrap_or_else(|e| panic!("{format:?}: {e}"));
+            assert_eq!((decoded.width(), decoded.height()), (40, 30), "{format:?}");
+        }
+    }
+
+    #[test]
+    fn sixteen_bit_png_decodes() {
+        let img =
+            DynamicImage::ImageLuma16(ImageBuffer::from_fn(20, 10, |x, _| Luma([x as u16 * 3000])));
+        let decoded = decode_image(&encode(&img, ImageFormat::Png), DEFAULT_MAX_PIXELS).unwrap();
+        assert_eq!(decoded.color(), image::ColorType::L16);
+    }
+
+    #[test]
+    fn pixel_limit_is_checked_from_the_header() {
+        let bytes = encode(&sample(), ImageFormat::Png);
+        match decode_image(&bytes, 1000) {
+            Err(DecodeError::TooLarge { pixels: 1200, .. }) => {}
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_bytes_are_errors_not_panics() {
+        assert!(matches!(
+            decode_image(&[], DEFAULT_MAX_PIXELS),
+            Err(DecodeError::Empty)
+        ));
+        assert!(matches!(
+            decode_image(b"hello, I am text", DEFAULT_MAX_PIXELS),
+            Err(DecodeError::UnknownFormat)
+        ));
+        let jpeg = encode(&sample(), ImageFormat::Jpeg);
+        let truncated = &jpeg[..jpeg.len() / 2];
+        assert!(matches!(
+            decode_image(truncated, DEFAULT_MAX_PIXELS),
+            Err(DecodeError::Corrupt(_))
+        ));
+    }
+}

@@ -1,0 +1,172 @@
+//! Face detection with the SeetaFace frontal cascade (the `rustface` crate), its model file
+//! embedded in the binary so detection works offline with nothing to download.
+
+use std::sync::OnceLock;
+
+use image::{imageops::FilterType, GrayImage};
+use rustface::{ImageData, Model};
+use serde::{Deserialize, Serialize};
+
+/// The SeetaFace frontal detector model (BSD-2-Clause, see assets/SEETAFACE-LICENSE).
+const SEETA_MODEL: &[u8] = include_bytes!("../assets/seeta_fd_frontal_v1.0.bin");
+
+/// Side of the detector's sliding window: the smallest face it sees at scale 1.
+const WINDOW: u32 = 40;
+
+/// The parsed detector model, shared by all threads (each detection clones it into its own
+/// detector, since rustface detectors keep mutable scratch buffers).
+fn model() -> &'static Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        rustface::read_model(SEETA_MODEL).expect("the embedded SeetaFace model is valid")
+    })
+}
+
+/// Detector settings. The defaults were tuned on FER2013 faces pasted into larger scenes (see
+/// `tests/detection.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DetectorConfig {
+    /// Smallest face side, in pixels of the original image, that is looked for (>= 20).
+    pub min_face: u32,
+    /// Images are scaled down so their longer side is at most this before detection (speed).
+    pub max_side: u32,
+    /// Cascade score a window needs to count as a face (rustface's default is 3.85; lower finds
+    /// more faces and more false ones).
+    pub score_threshold: f64,
+    /// Sliding-window step in pixels.
+    pub step: u32,
+    /// Scale between pyramid levels (0.5..0.95; higher is slower and finds more).
+    pub pyramid_scale: f32,
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        DetectorConfig {
+            min_face: 40,
+            max_side: 1280,
+            score_threshold: 2.0,
+            step: 4,
+            pyramid_scale: 0.8,
+        }
+    }
+}
+
+impl DetectorConfig {
+    /// Checks the settings; the message names the bad field.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.min_face < 20 {
+            return Err(format!(
+                "min_face is {}, must be at least 20",
+                self.min_face
+            ));
+        }
+        if self.max_side < 2 * WINDOW {
+            return Err(format!(
+                "max_side is {}, must be at least {}",
+                self.max_side,
+                2 * WINDOW
+            ));
+        }
+        if !(self.score_threshold > 0.0 && self.score_threshold.is_finite()) {
+            return Err(format!(
+                "score_threshold is {}, must be positive",
+                self.score_threshold
+            ));
+        }
+        if self.step == 0 || self.step > 16 {
+            return Err(format!("step is {}, must be 1..=16", self.step));
+        }
+        if !(0.5..=0.95).contains(&self.pyramid_scale) {
+            return Err(format!(
+                "pyramid_scale is {}, must be 0.5..=0.95",
+                self.pyramid_scale
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A face found by the detector, in the original image's pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Detection {
+    /// Left edge.
+    pub x: f32,
+    /// Top edge.
+    pub y: f32,
+    /// Width.
+    pub width: f32,
+    /// Height.
+    pub height: f32,
+    /// Cascade score (higher is surer).
+    pub score: f64,
+}
+
+/// Finds frontal faces in a grayscale image. `config` must be valid ([`DetectorConfig::validate`]).
+pub fn detect_faces(gray: &GrayImage, config: &DetectorConfig) -> Vec<Detection> {
+    let (w, h) = gray.dimensions();
+    // Scale so the smallest wanted face becomes the detector's window, within max_side.
+    let long = w.max(h) as f32;
+    let scale = (WINDOW as f32 / config.min_face as f32).min(config.max_side as f32 / long);
+    let (sw, sh) = (
+        (w as f32 * scale).round() as u32,
+        (h as f32 * scale).round() as u32,
+    );
+    if sw.min(sh) < WINDOW {
+        return Vec::new();
+    }
+    let scaled;
+    let input = if (sw, sh) == (w, h) {
+        gray
+    } else {
+        scaled = image::imageops::resize(gray, sw, sh, FilterType::Triangle);
+        &scaled
+    };
+    let mut detector = rustface::create_detector_with_model(model().clone());
+    detector.set_min_face_size(WINDOW);
+    detector.set_score_thresh(config.score_threshold);
+    detector.set_slide_window_step(config.step, config.step);
+    detector.set_pyramid_scale_factor(config.pyramid_scale);
+    let (fx, fy) = (w as f32 / sw as f32, h as f32 / sh as f32);
+    detector
+        .detect(&ImageData::new(input.as_raw(), sw, sh))
+        .into_iter()
+        .map(|face| {
+            let b = face.bbox();
+            Detection {
+                x: b.x() as f32 * fx,
+                y: b.y() as f32 * fy,
+                width: b.width() as f32 * fx,
+                height: b.height() as f32 * fy,
+                score: face.score(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_is_valid_and_bad_fields_are_named() {
+        assert!(DetectorConfig::default().validate().is_ok());
+        let bad = DetectorConfig {
+            min_face: 5,
+            ..Default::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("min_face"));
+        let bad = DetectorConfig {
+            pyramid_scale: 1.5,
+            ..Default::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("pyramid_scale"));
+    }
+
+    #[test]
+    fn blank_and_tiny_images_have_no_faces() {
+        let config = DetectorConfig::default();
+        assert!(detect_faces(&GrayImage::new(320, 240), &config).is_empty());
+        assert!(detect_faces(&GrayImage::new(10, 300), &config).is_empty());
+        assert!(detect_faces(&GrayImage::new(1, 1), &config).is_empty());
+    }
+}

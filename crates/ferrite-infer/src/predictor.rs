@@ -1,0 +1,252 @@
+//! Photo in, faces with emotions out: decode, detect, frame, classify.
+
+use image::{DynamicImage, GrayImage};
+use rayon::prelude::*;
+
+use ferrite_data::{face_from_image, Emotion, NUM_CLASSES};
+
+use crate::crop::{crop_face, Framing, FER_FRAMING};
+use crate::decode::{decode_image, DecodeError, DEFAULT_MAX_PIXELS};
+use crate::detect::{detect_faces, DetectorConfig};
+use crate::model::EmotionModel;
+
+/// Images whose longer side is at most this are taken to be face crops already: when no face
+/// is found in them, the whole image is classified (FER2013's own images are 48x48).
+pub const FACE_CROP_MAX_SIDE: u32 = 160;
+
+/// How photos are read and faces found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PredictOptions {
+    /// Face detector settings.
+    pub detector: DetectorConfig,
+    /// How a detector box becomes the model's frame.
+    pub framing: Framing,
+    /// Average each face's probabilities with its mirror image.
+    pub tta: bool,
+    /// Classify the whole image as one face, without detection.
+    pub whole_image: bool,
+    /// Largest image accepted, in pixels.
+    pub max_pixels: u64,
+}
+
+impl Default for PredictOptions {
+    fn default() -> Self {
+        PredictOptions {
+            detector: DetectorConfig::default(),
+            framing: FER_FRAMING,
+            tta: false,
+            whole_image: false,
+            max_pixels: DEFAULT_MAX_PIXELS,
+        }
+    }
+}
+
+/// A face's box in the original image's pixels (clipped to the image).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaceBox {
+    /// Left edge.
+    pub x: u32,
+    /// Top edge.
+    pub y: u32,
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+}
+
+/// One face and its emotion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Face {
+    /// Where the face is.
+    pub bbox: FaceBox,
+    /// Probabilities in label order ([`Emotion::ALL`]).
+    pub probabilities: [f32; NUM_CLASSES],
+    /// The most probable emotion.
+    pub label: Emotion,
+    /// Its probability.
+    pub confidence: f32,
+}
+
+/// Everything found in one image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImagePrediction {
+    /// Image width (after EXIF orientation).
+    pub width: u32,
+    /// Image height.
+    pub height: u32,
+    /// Faces found, left to right.
+    pub faces: Vec<Face>,
+    /// True when the whole image was classified as one face (forced, or a small face crop
+    /// in which the detector found nothing).
+    pub whole_image: bool,
+}
+
+/// Faces located in one image, before classification.
+struct Located {
+    width: u32,
+    height: u32,
+    boxes: Vec<FaceBox>,
+    faces: Vec<Vec<u8>>,
+    whole_image: bool,
+}
+
+/// The inference pipeline: a model plus options. Cheap to share between threads.
+pub struct Predictor {
+    model: EmotionModel,
+    options: PredictOptions,
+}
+
+impl Predictor {
+    /// A predictor; fails with the bad field's name if the detector settings are invalid.
+    pub fn new(model: EmotionModel, options: PredictOptions) -> Result<Predictor, String> {
+        options.detector.validate()?;
+        Ok(Predictor { model, options })
+    }
+
+    /// The model in use.
+    pub fn model(&self) -> &EmotionModel {
+        &self.model
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &PredictOptions {
+        &self.options
+    }
+
+    /// Finds and classifies every face in one image.
+    pub fn predict(&self, image: &DynamicImage) -> ImagePrediction {
+        self.predict_batch(std::slice::from_ref(image))
+            .pop()
+            .expect("one prediction per image")
+    }
+
+    /// Decodes `bytes` (with the pixel limit) and predicts.
+    pub fn predict_bytes(&self, bytes: &[u8]) -> Result<ImagePrediction, DecodeError> {
+        Ok(self.predict(&decode_image(bytes, self.options.max_pixels)?))
+    }
+
+    /// Finds faces in many images in parallel, then classifies all of them in batches.
+    pub fn predict_batch(&self, images: &[DynamicImage]) -> Vec<ImagePrediction> {
+        let located: Vec<Located> = images.par_iter().map(|img| self.locate(img)).collect();
+        let faces: Vec<&[u8]> = located
+            .iter()
+            .flat_map(|l| l.faces.iter().map(Vec::as_slice))
+            .collect();
+        let mut probabilities = self.model.classify(&faces, self.options.tta).into_iter();
+        located
+            .into_iter()
+            .map(|l| ImagePrediction {
+                width: l.width,
+                height: l.height,
+                faces: l
+                    .boxes
+                    .into_iter()
+                    .map(|bbox| {
+                        let p = probabilities.next().expect("one result per face");
+                        face(bbox, p)
+                    })
+                    .collect(),
+                whole_image: l.whole_image,
+            })
+            .collect()
+    }
+
+    fn locate(&self, image: &DynamicImage) -> Located {
+        let (width, height) = (image.width(), image.height());
+        let whole = |whole_image| Located {
+            width,
+            height,
+            boxes: vec![FaceBox {
+                x: 0,
+                y: 0,
+                width,
+                height,
+            }],
+            faces: vec![face_from_image(image)],
+            whole_image,
+        };
+        if self.options.whole_image {
+            return whole(true);
+        }
+        let gray: GrayImage = image.to_luma8();
+        let mut detections = detect_faces(&gray, &self.options.detector);
+        if detections.is_empty() && width.max(height) <= FACE_CROP_MAX_SIDE {
+            return whole(true);
+        }
+        detections.sort_by(|a, b| a.x.total_cmp(&b.x));
+        let frames: Vec<_> = detections
+            .iter()
+            .map(|d| self.options.framing.frame(d))
+            .collect();
+        Located {
+            width,
+            height,
+            boxes: detections
+                .iter()
+                .map(|d| clip(d.x, d.y, d.width, d.height, width, height))
+                .collect(),
+            faces: frames.iter().map(|f| crop_face(&gray, f)).collect(),
+            whole_image: false,
+        }
+    }
+}
+
+/// A box in float pixels, rounded and clipped to the image.
+fn clip(x: f32, y: f32, w: f32, h: f32, width: u32, height: u32) -> FaceBox {
+    let x0 = x.round().clamp(0.0, width as f32) as u32;
+    let y0 = y.round().clamp(0.0, height as f32) as u32;
+    let x1 = (x + w).round().clamp(0.0, width as f32) as u32;
+    let y1 = (y + h).round().clamp(0.0, height as f32) as u32;
+    FaceBox {
+        x: x0,
+        y: y0,
+        width: x1.saturating_sub(x0),
+        height: y1.saturating_sub(y0),
+    }
+}
+
+fn face(bbox: FaceBox, probabilities: [f32; NUM_CLASSES]) -> Face {
+    let best = (0..NUM_CLASSES)
+        .max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]))
+        .unwrap_or(0);
+    Face {
+        bbox,
+        probabilities,
+        label: Emotion::ALL[best],
+        confidence: probabilities[best],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boxes_are_clipped_to_the_image() {
+        let b = clip(-5.0, 10.0, 30.0, 100.0, 20, 50);
+        assert_eq!(
+            b,
+            FaceBox {
+                x: 0,
+                y: 10,
+                width: 20,
+                height: 40
+            }
+        );
+    }
+
+    #[test]
+    fn top_label_is_the_largest_probability() {
+        let f = face(
+            FaceBox {
+                x: 0,
+                y: 0,
+                width: 1,
+                height: 1,
+            },
+            [0.1, 0.0, 0.0, 0.6, 0.1, 0.1, 0.1],
+        );
+        assert_eq!(f.label, Emotion::Happy);
+        assert_eq!(f.confidence, 0.6);
+    }
+}
