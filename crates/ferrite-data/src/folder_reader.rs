@@ -6,11 +6,9 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::dataset::{Dataset, Sample, SkippedFile, Split};
-use crate::{face_from_image, DataError, Emotion};
-
-const IMAGE_EXTENSIONS: &[&str] = &[
-    "jpg", "jpeg", "png", "bmp", "gif", "tif", "tiff", "webp", "pgm", "ppm", "pnm",
-];
+use crate::{
+    decode_file, face_from_image, has_image_extension, DataError, Emotion, DEFAULT_MAX_PIXELS,
+};
 
 /// A file with its label and the test subset its name says it belongs to.
 struct Entry {
@@ -145,18 +143,12 @@ fn class_folder_entries(dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<En
     Ok(entries)
 }
 
-fn has_image_extension(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-}
-
 fn decode_entries(entries: Vec<Entry>, warnings: Vec<String>) -> Dataset {
     let results: Vec<Result<Sample, SkippedFile>> = entries
         .par_iter()
         .map(|entry| {
             let source = entry.path.display().to_string();
-            match image::open(&entry.path) {
+            match decode_file(&entry.path, DEFAULT_MAX_PIXELS) {
                 Ok(img) => Ok(Sample {
                     pixels: face_from_image(&img),
                     label: entry.label,

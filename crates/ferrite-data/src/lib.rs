@@ -4,12 +4,17 @@
 
 mod csv_reader;
 mod dataset;
+mod decode;
 mod error;
 mod folder_reader;
 mod labels;
 mod preprocess;
 
 pub use dataset::{load_dataset, Dataset, Sample, SkippedFile, Split};
+pub use decode::{
+    decode_file, decode_image, has_image_extension, DecodeError, DEFAULT_MAX_PIXELS,
+    IMAGE_EXTENSIONS,
+};
 pub use error::DataError;
 pub use labels::{Emotion, NUM_CLASSES};
 pub use preprocess::{face_from_image, face_to_input, FACE_PIXELS, FACE_SIZE};

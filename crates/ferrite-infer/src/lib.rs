@@ -11,15 +11,14 @@
 //! ```
 
 pub mod crop;
-pub mod decode;
 pub mod detect;
 pub mod model;
 pub mod predictor;
 pub mod report;
 
 pub use crop::{crop_face, Frame, Framing, FER_FRAMING};
-pub use decode::{decode_file, decode_image, DecodeError, DEFAULT_MAX_PIXELS};
 pub use detect::{detect_faces, Detection, DetectorConfig};
+pub use ferrite_data::{decode_file, decode_image, DecodeError, DEFAULT_MAX_PIXELS};
 pub use model::{EmotionModel, ModelLoadError};
 pub use predictor::{
     Face, FaceBox, ImagePrediction, PredictOptions, Predictor, FACE_CROP_MAX_SIDE,

@@ -3,10 +3,11 @@
 use image::{DynamicImage, GrayImage};
 use rayon::prelude::*;
 
-use ferrite_data::{face_from_image, Emotion, NUM_CLASSES};
+use ferrite_data::{
+    decode_image, face_from_image, DecodeError, Emotion, DEFAULT_MAX_PIXELS, NUM_CLASSES,
+};
 
 use crate::crop::{crop_face, Framing, FER_FRAMING};
-use crate::decode::{decode_image, DecodeError, DEFAULT_MAX_PIXELS};
 use crate::detect::{detect_faces, DetectorConfig};
 use crate::model::EmotionModel;
 

@@ -1,12 +1,9 @@
-//! Turning the paths given on the command line into image files: files as given, folders
-//! searched recursively for images, and glob patterns expanded.
+//! Turning the paths given on the command line into image files: files as given (whatever
+//! their name), folders searched recursively for image extensions, and glob patterns expanded.
 
 use std::path::{Path, PathBuf};
 
-/// File extensions taken from folders (files named explicitly are read whatever their name).
-const IMAGE_EXTENSIONS: &[&str] = &[
-    "jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff", "pgm", "ppm", "pnm",
-];
+use ferrite_data::has_image_extension;
 
 /// One input to process: a file, or a path that could not be used and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,12 +14,6 @@ pub enum Input {
     Invalid(PathBuf, String),
 }
 
-fn is_image_name(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-}
-
 fn folder_images(dir: &Path) -> Vec<Input> {
     let mut files = Vec::new();
     let mut problems = Vec::new();
@@ -31,7 +22,7 @@ fn folder_images(dir: &Path) -> Vec<Input> {
         .sort_by_file_name()
     {
         match entry {
-            Ok(e) if e.file_type().is_file() && is_image_name(e.path()) => {
+            Ok(e) if e.file_type().is_file() && has_image_extension(e.path()) => {
                 files.push(Input::File(e.into_path()))
             }
             Ok(_) => {}

@@ -6,6 +6,18 @@ use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageReader};
 
+/// File extensions of the formats Ferrite reads (used when scanning folders).
+pub const IMAGE_EXTENSIONS: &[&str] = &[
+    "jpg", "jpeg", "png", "bmp", "gif", "tif", "tiff", "webp", "pgm", "ppm", "pnm",
+];
+
+/// Whether a path's extension is one of [`IMAGE_EXTENSIONS`] (any case).
+pub fn has_image_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
 /// Default limit on decoded pixels (50 megapixels).
 pub const DEFAULT_MAX_PIXELS: u64 = 50_000_000;
 
@@ -55,8 +67,14 @@ pub fn decode_image(bytes: &[u8], max_pixels: u64) -> Result<DynamicImage, Decod
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(DecodeError::Io)?;
-    if reader.format().is_none() {
-        return Err(DecodeError::UnknownFormat);
+    match reader.format() {
+        None => return Err(DecodeError::UnknownFormat),
+        Some(image::ImageFormat::Jpeg) if !jpeg_is_complete(bytes) => {
+            return Err(DecodeError::Corrupt(
+                "truncated JPEG (no end-of-image marker after the last scan)".into(),
+            ))
+        }
+        Some(_) => {}
     }
     let mut decoder = reader.into_decoder().map_err(corrupt)?;
     let (width, height) = decoder.dimensions();
@@ -76,6 +94,18 @@ pub fn decode_image(bytes: &[u8], max_pixels: u64) -> Result<DynamicImage, Decod
     let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
     image.apply_orientation(orientation);
     Ok(image)
+}
+
+/// Whether a JPEG's last scan is followed by its end-of-image marker. The JPEG decoder fills a
+/// cut-off image with gray instead of failing, so truncation is checked here. Markers cannot
+/// occur inside entropy-coded data (0xFF is stuffed as 0xFF00), so the last start-of-scan
+/// (0xFFDA) belongs to the main image, after any embedded thumbnail.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    match last_scan {
+        Some(start) => bytes[start..].windows(2).any(|w| w == [0xFF, 0xD9]),
+        None => false,
+    }
 }
 
 /// Reads and decodes an image file (see [`decode_image`]).
@@ -144,10 +174,15 @@ mod tests {
             Err(DecodeError::UnknownFormat)
         ));
         let jpeg = encode(&sample(), ImageFormat::Jpeg);
-        let truncated = &jpeg[..jpeg.len() / 2];
-        assert!(matches!(
-            decode_image(truncated, DEFAULT_MAX_PIXELS),
-            Err(DecodeError::Corrupt(_))
-        ));
+        assert!(jpeg_is_complete(&jpeg));
+        for cut in [jpeg.len() - 2, jpeg.len() / 2, 200] {
+            assert!(
+                matches!(
+                    decode_image(&jpeg[..cut], DEFAULT_MAX_PIXELS),
+                    Err(DecodeError::Corrupt(_))
+                ),
+                "cut at {cut}"
+            );
+        }
     }
 }
