@@ -25,6 +25,8 @@ enum Command {
     Bench(commands::bench::BenchArgs),
     /// Find every face in photos, folders or globs and classify its emotion.
     Predict(commands::predict::PredictArgs),
+    /// Serve the dashboard and REST API (http://127.0.0.1:8080 by default).
+    Serve(commands::serve::ServeArgs),
     /// Show a model's card: architecture, training run and results.
     Model(commands::model::ModelArgs),
 }
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Predict(args) => commands::predict::run(args),
+        Command::Serve(args) => commands::serve::run(args),
         Command::Model(args) => commands::model::run(args),
     };
     match result {

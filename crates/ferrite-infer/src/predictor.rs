@@ -123,17 +123,40 @@ impl Predictor {
 
     /// Decodes `bytes` (with the pixel limit) and predicts.
     pub fn predict_bytes(&self, bytes: &[u8]) -> Result<ImagePrediction, DecodeError> {
-        Ok(self.predict(&decode_image(bytes, self.options.max_pixels)?))
+        self.predict_bytes_with(bytes, &self.options)
+    }
+
+    /// [`Predictor::predict_bytes`] with other options (e.g. per request); `options` must hold
+    /// a valid detector configuration.
+    pub fn predict_bytes_with(
+        &self,
+        bytes: &[u8],
+        options: &PredictOptions,
+    ) -> Result<ImagePrediction, DecodeError> {
+        let image = decode_image(bytes, options.max_pixels)?;
+        Ok(self
+            .predict_batch_with(std::slice::from_ref(&image), options)
+            .pop()
+            .expect("one prediction per image"))
     }
 
     /// Finds faces in many images in parallel, then classifies all of them in batches.
     pub fn predict_batch(&self, images: &[DynamicImage]) -> Vec<ImagePrediction> {
-        let located: Vec<Located> = images.par_iter().map(|img| self.locate(img)).collect();
+        self.predict_batch_with(images, &self.options)
+    }
+
+    /// [`Predictor::predict_batch`] with other options.
+    pub fn predict_batch_with(
+        &self,
+        images: &[DynamicImage],
+        options: &PredictOptions,
+    ) -> Vec<ImagePrediction> {
+        let located: Vec<Located> = images.par_iter().map(|img| locate(img, options)).collect();
         let faces: Vec<&[u8]> = located
             .iter()
             .flat_map(|l| l.faces.iter().map(Vec::as_slice))
             .collect();
-        let mut probabilities = self.model.classify(&faces, self.options.tta).into_iter();
+        let mut probabilities = self.model.classify(&faces, options.tta).into_iter();
         located
             .into_iter()
             .map(|l| ImagePrediction {
@@ -151,44 +174,45 @@ impl Predictor {
             })
             .collect()
     }
+}
 
-    fn locate(&self, image: &DynamicImage) -> Located {
-        let (width, height) = (image.width(), image.height());
-        let whole = |whole_image| Located {
+/// Detects and frames the faces of one image (or takes the whole image as one face).
+fn locate(image: &DynamicImage, options: &PredictOptions) -> Located {
+    let (width, height) = (image.width(), image.height());
+    let whole = |whole_image| Located {
+        width,
+        height,
+        boxes: vec![FaceBox {
+            x: 0,
+            y: 0,
             width,
             height,
-            boxes: vec![FaceBox {
-                x: 0,
-                y: 0,
-                width,
-                height,
-            }],
-            faces: vec![face_from_image(image)],
-            whole_image,
-        };
-        if self.options.whole_image {
-            return whole(true);
-        }
-        let gray: GrayImage = image.to_luma8();
-        let mut detections = detect_faces(&gray, &self.options.detector);
-        if detections.is_empty() && width.max(height) <= FACE_CROP_MAX_SIDE {
-            return whole(true);
-        }
-        detections.sort_by(|a, b| a.x.total_cmp(&b.x));
-        let frames: Vec<_> = detections
+        }],
+        faces: vec![face_from_image(image)],
+        whole_image,
+    };
+    if options.whole_image {
+        return whole(true);
+    }
+    let gray: GrayImage = image.to_luma8();
+    let mut detections = detect_faces(&gray, &options.detector);
+    if detections.is_empty() && width.max(height) <= FACE_CROP_MAX_SIDE {
+        return whole(true);
+    }
+    detections.sort_by(|a, b| a.x.total_cmp(&b.x));
+    let frames: Vec<_> = detections
+        .iter()
+        .map(|d| options.framing.frame(d))
+        .collect();
+    Located {
+        width,
+        height,
+        boxes: detections
             .iter()
-            .map(|d| self.options.framing.frame(d))
-            .collect();
-        Located {
-            width,
-            height,
-            boxes: detections
-                .iter()
-                .map(|d| clip(d.x, d.y, d.width, d.height, width, height))
-                .collect(),
-            faces: frames.iter().map(|f| crop_face(&gray, f)).collect(),
-            whole_image: false,
-        }
+            .map(|d| clip(d.x, d.y, d.width, d.height, width, height))
+            .collect(),
+        faces: frames.iter().map(|f| crop_face(&gray, f)).collect(),
+        whole_image: false,
     }
 }
 

@@ -29,6 +29,14 @@ pub struct BenchArgs {
     /// Skip the training measurement.
     #[arg(long)]
     no_train: bool,
+    /// Measure the inference pipeline instead (shipped model): face latency, batched faces/s,
+    /// and detect + classify on a 640x480 photo.
+    #[arg(long)]
+    pipeline: bool,
+    /// Photo for the pipeline measurement (resized to 640x480 unless it is); default: a drawn
+    /// scene.
+    #[arg(long)]
+    photo: Option<std::path::PathBuf>,
     /// Engines to measure: ferrite (the gemm engine), burn (the reference), or both.
     #[arg(long, default_value = "ferrite,burn", value_delimiter = ',')]
     engine: Vec<Engine>,
@@ -39,6 +47,10 @@ pub struct BenchArgs {
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let budget = Duration::from_secs_f64(args.seconds);
     let short = budget.min(Duration::from_secs(3));
+    if args.pipeline {
+        super::bench_pipeline::run(budget, args.infer_batch, args.photo.as_deref())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
         "{} threads; batch {} (train), {} (inference)",
         rayon::current_num_threads(),

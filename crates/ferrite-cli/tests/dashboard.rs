@@ -1,0 +1,124 @@
+//! The dashboard in a real browser: starts `ferrite serve` on a free port with a drawn dataset
+//! and drives Debian's headless Chromium through every page with e2e/dashboard.mjs
+//! (Playwright). Skips, saying so, when Chromium or e2e/node_modules is missing; CI installs
+//! both, so there it always runs.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use image::{GrayImage, Luma, RgbImage};
+
+/// Kills the server when the test ends, pass or fail.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A tiny Kaggle-layout dataset for the EDA page.
+fn drawn_dataset(root: &Path) {
+    for (split, prefix) in [
+        ("train", "Training_"),
+        ("test", "PublicTest_"),
+        ("test", "PrivateTest_"),
+    ] {
+        for (k, class) in ferrite_data::Emotion::names().iter().enumerate() {
+            let dir = root.join(split).join(class);
+            std::fs::create_dir_all(&dir).unwrap();
+            for i in 0..3u32 {
+                GrayImage::from_fn(48, 48, |x, y| Luma([(k as u32 * 30 + x * i + y) as u8]))
+                    .save(dir.join(format!("{prefix}{i}.png")))
+                    .unwrap();
+            }
+        }
+    }
+}
+
+/// A photo for the predictor: real FER2013 faces pasted into a scene when FER2013_DIR is set
+/// (so boxes are drawn), else a drawn 48x48 face crop (classified whole).
+fn test_photo(dir: &Path) -> PathBuf {
+    let path = dir.join("photo.png");
+    let faces = std::env::var_os("FER2013_DIR").and_then(|d| {
+        let mut set =
+            ferrite_data::load_dataset(Path::new(&d), ferrite_data::Split::PublicTest).ok()?;
+        set.limit(3);
+        Some(set)
+    });
+    match faces {
+        Some(set) => {
+            let mut scene = RgbImage::from_pixel(660, 300, image::Rgb([120, 130, 140]));
+            for (i, s) in set.samples.iter().enumerate() {
+                let face = GrayImage::from_raw(48, 48, s.pixels.clone()).unwrap();
+                let big =
+                    image::imageops::resize(&face, 160, 160, image::imageops::FilterType::Triangle);
+                let rgb = image::DynamicImage::ImageLuma8(big).to_rgb8();
+                image::imageops::overlay(&mut scene, &rgb, 40 + 210 * i as i64, 70);
+            }
+            scene.save(&path).unwrap();
+        }
+        None => GrayImage::from_fn(48, 48, |x, y| Luma([(x * 4 + y) as u8]))
+            .save(&path)
+            .unwrap(),
+    }
+    path
+}
+
+#[test]
+fn dashboard_pages_work_in_headless_chromium() {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let e2e = repo_root().join("e2e");
+    if !Path::new(&chromium).exists() || !e2e.join("node_modules/playwright-core").exists() {
+        eprintln!(
+            "SKIPPED dashboard_pages_work_in_headless_chromium: needs {chromium} and \
+             `npm ci` in e2e/ (.ci/run installs both)"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    drawn_dataset(&data);
+    let photo = test_photo(tmp.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrite"))
+        .args(["serve", "--port", "0", "--data", data.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("ferrite serve starts");
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    let shots = repo_root().join("target/e2e-screenshots");
+    let out = Command::new("node")
+        .arg(e2e.join("dashboard.mjs"))
+        .args([
+            url.as_str(),
+            photo.to_str().unwrap(),
+            shots.to_str().unwrap(),
+        ])
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("node runs");
+    drop(server);
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{log}");
+    assert!(out.status.success(), "browser test failed:\n{log}");
+    assert!(shots.join("phone-model.png").exists());
+}

@@ -1,0 +1,425 @@
+// Ferrite dashboard: plain JavaScript, Chart.js for charts, everything served by `ferrite serve`.
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+const LABELS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"];
+const COLOURS = {
+  angry: "#dc2626", disgust: "#65a30d", fear: "#9333ea", happy: "#eab308",
+  neutral: "#64748b", sad: "#2563eb", surprise: "#f97316",
+};
+const charts = {};
+const pct = (v) => `${(100 * v).toFixed(1)}%`;
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+
+async function api(path, options) {
+  const response = await fetch(path, options);
+  const body = await response.json().catch(() => ({ error: response.statusText }));
+  if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
+  return body;
+}
+
+function chart(id, config) {
+  if (charts[id]) charts[id].destroy();
+  charts[id] = new Chart(document.getElementById(id), config);
+  return charts[id];
+}
+
+function download(name, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = Object.assign(document.createElement("a"), { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function csvField(v) {
+  const s = String(v ?? "");
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+// ---------- pages and navigation ----------
+const pageInit = {};
+const initialised = new Set();
+
+function showPage() {
+  const page = (location.hash || "#predict").slice(1);
+  document.querySelectorAll(".page").forEach((p) => { p.hidden = p.id !== `page-${page}`; });
+  document.querySelectorAll("#tabs a").forEach((a) => a.classList.toggle("active", a.dataset.page === page));
+  if (pageInit[page] && !initialised.has(page)) {
+    initialised.add(page);
+    pageInit[page]();
+  }
+}
+
+// ---------- faces: boxes and probability bars ----------
+function drawBoxes(ctx, faces, sx, sy) {
+  const line = Math.max(2, Math.round(ctx.canvas.width / 300));
+  ctx.lineWidth = line;
+  faces.forEach((f, i) => {
+    const [x, y, w, h] = f.box;
+    const colour = COLOURS[f.label] || "#0f766e";
+    ctx.strokeStyle = colour;
+    ctx.strokeRect(x * sx, y * sy, w * sx, h * sy);
+    const size = Math.max(11, Math.round(w * sx * 0.15));
+    ctx.font = `600 ${size}px system-ui, sans-serif`;
+    const text = `${i + 1} ${f.label} ${Math.round(100 * f.confidence)}%`;
+    const tw = ctx.measureText(text).width + 8;
+    const top = y * sy - size - 6 >= 0 ? y * sy - size - 6 : y * sy;
+    ctx.fillStyle = colour;
+    ctx.fillRect(x * sx - line / 2, top, tw, size + 6);
+    ctx.fillStyle = "#fff";
+    ctx.fillText(text, x * sx + 4 - line / 2, top + size);
+  });
+}
+
+function faceCard(face, index, note) {
+  const rows = LABELS.map((l) => {
+    const p = face.probabilities[l] || 0;
+    return `<div class="bar-row"><span>${l}</span><div class="bar"><span style="width:${(100 * p).toFixed(1)}%;background:${COLOURS[l]}"></span></div><span>${pct(p)}</span></div>`;
+  }).join("");
+  return `<div class="face" data-label="${face.label}"><div class="face-head"><span><span class="muted">Face ${index + 1}</span> · <span class="label" style="color:${COLOURS[face.label]}">${face.label}</span></span><span>${pct(face.confidence)} confident${note || ""}</span></div>${rows}</div>`;
+}
+
+// ---------- predictor ----------
+async function predictFile(file) {
+  const status = $("#predict-status");
+  status.className = "status";
+  status.innerHTML = `<span class="spinner"></span> Analysing ${esc(file.name || "pasted image")}…`;
+  const form = new FormData();
+  form.append("image", file, file.name || "pasted.png");
+  const tta = $("#tta").checked ? "?tta=true" : "";
+  const canvas = $("#photo");
+  let bitmap = null;
+  try { bitmap = await createImageBitmap(file); } catch (_) { /* e.g. TIFF: the server still reads it */ }
+  try {
+    const started = performance.now();
+    const [report] = await api(`/api/predict${tta}`, { method: "POST", body: form });
+    const ms = Math.round(performance.now() - started);
+    const ctx = canvas.getContext("2d");
+    if (bitmap) {
+      canvas.width = bitmap.width;
+      canvas.height = bitmap.height;
+      ctx.drawImage(bitmap, 0, 0);
+      drawBoxes(ctx, report.faces, bitmap.width / report.width, bitmap.height / report.height);
+    } else {
+      canvas.width = canvas.height = 0;
+    }
+    const n = report.faces.length;
+    if (n === 0) {
+      status.textContent = `No face found in this ${report.width}×${report.height} photo. Try a photo where faces are frontal and at least 40 pixels wide.`;
+      $("#faces").innerHTML = `<p class="muted" id="no-face">No face found.</p>`;
+    } else {
+      const whole = report.whole_image ? " (no face detected: the whole image was read as one face crop)" : "";
+      status.textContent = `${n} face${n > 1 ? "s" : ""} found in ${ms} ms${whole}.`;
+      $("#faces").innerHTML = report.faces.map((f, i) => faceCard(f, i)).join("");
+    }
+  } catch (e) {
+    status.className = "status error";
+    status.textContent = `Could not analyse ${file.name || "the image"}: ${e.message}`;
+    $("#faces").innerHTML = "";
+    canvas.width = canvas.height = 0;
+  }
+}
+
+function dropZone(zone, input, onFiles) {
+  zone.addEventListener("click", (e) => { if (e.target !== input) input.click(); });
+  zone.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); input.click(); } });
+  input.addEventListener("change", () => { if (input.files.length) onFiles([...input.files]); input.value = ""; });
+  zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    if (e.dataTransfer.files.length) onFiles([...e.dataTransfer.files]);
+  });
+}
+
+pageInit.predict = () => {
+  dropZone($("#drop"), $("#file"), (files) => predictFile(files[0]));
+  document.addEventListener("paste", (e) => {
+    if ((location.hash || "#predict") !== "#predict") return;
+    const item = [...e.clipboardData.items].find((i) => i.type.startsWith("image/"));
+    if (item) predictFile(item.getAsFile());
+  });
+};
+
+// ---------- live webcam ----------
+const cam = { stream: null, running: false, t0: 0, frames: 0, rows: [], points: [], lastChart: 0, times: [] };
+
+function camChart() {
+  return chart("cam-chart", {
+    type: "line",
+    data: { datasets: LABELS.map((l) => ({ label: l, data: [], borderColor: COLOURS[l], backgroundColor: COLOURS[l], pointRadius: 0, borderWidth: 2, tension: 0.25 })) },
+    options: {
+      animation: false, maintainAspectRatio: false, parsing: false,
+      scales: { x: { type: "linear", title: { display: true, text: "seconds" } }, y: { min: 0, max: 1, title: { display: true, text: "probability" } } },
+      plugins: { legend: { position: "bottom" } },
+    },
+  });
+}
+
+async function camLoop() {
+  const video = $("#video");
+  const overlay = $("#overlay");
+  const grab = document.createElement("canvas");
+  while (cam.running) {
+    if (!video.videoWidth) { await new Promise((r) => setTimeout(r, 50)); continue; }
+    const scale = Math.min(1, 480 / video.videoWidth);
+    grab.width = Math.round(video.videoWidth * scale);
+    grab.height = Math.round(video.videoHeight * scale);
+    grab.getContext("2d").drawImage(video, 0, 0, grab.width, grab.height);
+    const blob = await new Promise((r) => grab.toBlob(r, "image/jpeg", 0.85));
+    let report;
+    try {
+      [report] = await api("/api/predict?min_face=48", { method: "POST", body: blob, headers: { "Content-Type": "image/jpeg" } });
+    } catch (e) {
+      $("#cam-stats").textContent = `error: ${e.message}`;
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    if (!cam.running) break;
+    const now = performance.now();
+    const t = (now - cam.t0) / 1000;
+    cam.frames += 1;
+    cam.times.push(now);
+    while (cam.times.length && now - cam.times[0] > 2000) cam.times.shift();
+    overlay.width = video.videoWidth;
+    overlay.height = video.videoHeight;
+    const ctx = overlay.getContext("2d");
+    ctx.clearRect(0, 0, overlay.width, overlay.height);
+    drawBoxes(ctx, report.faces, 1 / scale, 1 / scale);
+    report.faces.forEach((f, i) => {
+      const [x, y, w, h] = f.box.map((v) => Math.round(v / scale));
+      cam.rows.push([t.toFixed(3), cam.frames, i + 1, x, y, w, h, f.label, f.confidence.toFixed(4), ...LABELS.map((l) => f.probabilities[l].toFixed(4))]);
+    });
+    const main = report.faces.slice().sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3])[0];
+    if (main) cam.points.push({ t, p: main.probabilities });
+    while (cam.points.length && t - cam.points[0].t > 60) cam.points.shift();
+    if (now - cam.lastChart > 250) {
+      cam.lastChart = now;
+      const c = charts["cam-chart"];
+      c.data.datasets.forEach((d) => { d.data = cam.points.map((pt) => ({ x: pt.t, y: pt.p[d.label] })); });
+      c.options.scales.x.min = Math.max(0, t - 60);
+      c.options.scales.x.max = Math.max(60, t);
+      c.update();
+      $("#cam-now").innerHTML = main ? faceCard(main, 0) : `<p class="muted">No face in view.</p>`;
+    }
+    const fps = cam.times.length > 1 ? (1000 * (cam.times.length - 1)) / (now - cam.times[0]) : 0;
+    $("#cam-stats").textContent = `${fps.toFixed(1)} frames/s · ${report.faces.length} face(s) · ${cam.frames} frames`;
+    $("#cam-csv").disabled = cam.rows.length === 0;
+  }
+}
+
+async function camStart() {
+  try {
+    cam.stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+  } catch (e) {
+    $("#cam-stats").textContent = `The camera could not be opened: ${e.message}`;
+    return;
+  }
+  const video = $("#video");
+  video.srcObject = cam.stream;
+  await video.play();
+  Object.assign(cam, { running: true, t0: performance.now(), frames: 0, rows: [], points: [], times: [] });
+  camChart();
+  $("#cam-start").disabled = true;
+  $("#cam-stop").disabled = false;
+  camLoop();
+}
+
+function camStop() {
+  cam.running = false;
+  if (cam.stream) cam.stream.getTracks().forEach((t) => t.stop());
+  cam.stream = null;
+  $("#cam-start").disabled = false;
+  $("#cam-stop").disabled = true;
+}
+
+pageInit.webcam = () => {
+  camChart();
+  $("#cam-start").addEventListener("click", camStart);
+  $("#cam-stop").addEventListener("click", camStop);
+  $("#cam-csv").addEventListener("click", () => {
+    const head = ["time_s", "frame", "face", "x", "y", "width", "height", "label", "confidence", ...LABELS];
+    download("ferrite-webcam-session.csv", [head, ...cam.rows].map((r) => r.map(csvField).join(",")).join("\n") + "\n", "text/csv");
+  });
+};
+
+// ---------- batch analysis ----------
+const batch = { reports: [] };
+
+function batchRender() {
+  const counts = LABELS.map((l) => batch.reports.reduce((n, r) => n + r.faces.filter((f) => f.label === l).length, 0));
+  const c = charts["batch-chart"];
+  c.data.datasets[0].data = counts;
+  c.update();
+  $("#batch-table tbody").innerHTML = batch.reports.map((r) => {
+    const what = r.error ? `<span class="status error">${esc(r.error)}</span>`
+      : r.faces.length ? r.faces.map((f) => `<span style="color:${COLOURS[f.label]}">${f.label}</span> ${pct(f.confidence)}`).join(", ")
+        : `<span class="muted">no face found</span>`;
+    return `<tr><td>${esc(r.file)}</td><td>${r.faces.length}</td><td style="text-align:left">${what}</td></tr>`;
+  }).join("");
+  const any = batch.reports.length > 0;
+  $("#batch-csv").disabled = !any;
+  $("#batch-json").disabled = !any;
+}
+
+async function batchRun(files) {
+  const progress = $("#batch-progress");
+  progress.hidden = false;
+  progress.max = files.length;
+  progress.value = 0;
+  batch.reports = [];
+  const started = performance.now();
+  for (let i = 0; i < files.length; i += 4) {
+    const group = files.slice(i, i + 4);
+    const form = new FormData();
+    group.forEach((f) => form.append("image", f, f.name));
+    try {
+      batch.reports.push(...await api("/api/predict", { method: "POST", body: form }));
+    } catch (e) {
+      batch.reports.push(...group.map((f) => ({ file: f.name, faces: [], error: e.message })));
+    }
+    progress.value = Math.min(files.length, i + group.length);
+    const faces = batch.reports.reduce((n, r) => n + r.faces.length, 0);
+    $("#batch-status").textContent = `${progress.value}/${files.length} images · ${faces} faces · ${((performance.now() - started) / 1000).toFixed(1)} s`;
+    batchRender();
+  }
+}
+
+pageInit.batch = () => {
+  chart("batch-chart", {
+    type: "bar",
+    data: { labels: LABELS, datasets: [{ label: "faces", data: LABELS.map(() => 0), backgroundColor: LABELS.map((l) => COLOURS[l]) }] },
+    options: { maintainAspectRatio: false, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+  });
+  dropZone($("#batch-drop"), $("#batch-files"), batchRun);
+  $("#batch-json").addEventListener("click", () => download("ferrite-batch.json", JSON.stringify(batch.reports, null, 2), "application/json"));
+  $("#batch-csv").addEventListener("click", () => {
+    const rows = [["file", "face", "x", "y", "width", "height", "label", "confidence", ...LABELS, "error"]];
+    batch.reports.forEach((r) => {
+      if (!r.faces.length) rows.push([r.file, "", "", "", "", "", "", "", ...LABELS.map(() => ""), r.error || "no face found"]);
+      r.faces.forEach((f, i) => rows.push([r.file, i + 1, ...f.box, f.label, f.confidence.toFixed(4), ...LABELS.map((l) => f.probabilities[l].toFixed(4)), ""]));
+    });
+    download("ferrite-batch.csv", rows.map((r) => r.map(csvField).join(",")).join("\n") + "\n", "text/csv");
+  });
+};
+
+// ---------- model performance ----------
+function kpis(el, items) {
+  el.innerHTML = items.map(([k, v]) => `<div class="kpi"><div class="k">${esc(k)}</div><div class="v">${esc(v)}</div></div>`).join("");
+}
+
+function renderEvaluation(card, split) {
+  const ev = card.evaluation[split];
+  kpis($("#eval-kpis"), [["accuracy", pct(ev.accuracy)], ["macro F1", ev.macro_f1.toFixed(3)], ["weighted F1", ev.weighted_f1.toFixed(3)], ["images", ev.n]]);
+  const normalise = $("#cm-normalise").checked;
+  const head = `<tr><th>true \\ predicted</th>${ev.labels.map((l) => `<th>${l}</th>`).join("")}</tr>`;
+  const rows = ev.confusion.map((row, t) => {
+    const sum = row.reduce((a, b) => a + b, 0) || 1;
+    return `<tr><th>${ev.labels[t]}</th>${row.map((n) => {
+      const v = n / sum;
+      const ink = v > 0.5 ? "#fff" : "#1f2933";
+      return `<td style="background:rgba(15,118,110,${(0.08 + 0.92 * v).toFixed(3)});color:${ink}">${normalise ? v.toFixed(2) : n}</td>`;
+    }).join("")}</tr>`;
+  }).join("");
+  $("#confusion").innerHTML = `<table class="cm">${head}${rows}</table>`;
+  const classes = ev.labels.map((l) => ev.per_class[l]);
+  $("#report").innerHTML = `<thead><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr></thead><tbody>${
+    ev.labels.map((l, i) => `<tr><td>${l}</td><td>${classes[i].precision.toFixed(3)}</td><td>${classes[i].recall.toFixed(3)}</td><td>${classes[i].f1.toFixed(3)}</td><td>${classes[i].support}</td></tr>`).join("")
+  }<tr><td><b>macro avg</b></td><td>${ev.macro_precision.toFixed(3)}</td><td>${ev.macro_recall.toFixed(3)}</td><td>${ev.macro_f1.toFixed(3)}</td><td>${ev.n}</td></tr><tr><td><b>accuracy</b></td><td></td><td></td><td>${ev.accuracy.toFixed(3)}</td><td>${ev.n}</td></tr></tbody>`;
+  chart("prf-chart", {
+    type: "bar",
+    data: { labels: ev.labels, datasets: [
+      { label: "precision", data: classes.map((c) => c.precision), backgroundColor: "#0f766e" },
+      { label: "recall", data: classes.map((c) => c.recall), backgroundColor: "#60a5fa" },
+      { label: "F1", data: classes.map((c) => c.f1), backgroundColor: "#f59e0b" },
+    ] },
+    options: { maintainAspectRatio: false, scales: { y: { min: 0, max: 1 } }, plugins: { legend: { position: "bottom" } } },
+  });
+}
+
+pageInit.model = async () => {
+  let info;
+  try { info = await api("/api/model"); } catch (e) { $("#model-summary").textContent = e.message; return; }
+  const card = info.card;
+  const t = card.training || {};
+  const hours = t.training_seconds ? `${(t.training_seconds / 3600).toFixed(1)} h` : "—";
+  kpis($("#model-summary"), [
+    ["architecture", card.arch.name], ["engine", t.engine || "—"], ["epochs", t.epochs_completed ?? "—"],
+    ["best epoch", t.best_epoch ?? "—"], ["training time", hours], ["train images", t.train_images ?? "—"],
+  ]);
+  $("#model-notes").textContent = `${info.origin}. ${card.notes || ""}`;
+  const splits = Object.keys(card.evaluation || {});
+  const select = $("#eval-split");
+  select.innerHTML = splits.map((s) => `<option value="${s}">${s}</option>`).join("");
+  if (splits.includes("private-test")) select.value = "private-test";
+  const render = () => splits.length && renderEvaluation(card, select.value);
+  select.addEventListener("change", render);
+  $("#cm-normalise").addEventListener("change", render);
+  render();
+  const h = t.history || [];
+  const line = (id, key, label) => chart(id, {
+    type: "line",
+    data: { labels: h.map((p) => p.epoch), datasets: [
+      { label: `train ${label}`, data: h.map((p) => p[key]), borderColor: "#0f766e", backgroundColor: "#0f766e" },
+      { label: `validation ${label}`, data: h.map((p) => p[`val_${key}`]), borderColor: "#f97316", backgroundColor: "#f97316" },
+    ] },
+    options: { maintainAspectRatio: false, plugins: { legend: { position: "bottom" } }, scales: { x: { title: { display: true, text: "epoch" } } } },
+  });
+  line("loss-chart", "loss", "loss");
+  line("acc-chart", "acc", "accuracy");
+};
+
+// ---------- dataset EDA ----------
+function renderEda(report) {
+  $("#eda-body").hidden = false;
+  $("#eda-empty").hidden = true;
+  $("#eda-source").textContent = `${report.source} · analysed in ${report.seconds.toFixed(1)} s`;
+  const total = report.splits.reduce((n, s) => n + s.total, 0);
+  kpis($("#eda-kpis"), [["images", total], ...report.splits.map((s) => [s.name, s.total]), ["classes", report.labels.length]]);
+  const palette = ["#0f766e", "#60a5fa", "#f59e0b", "#a78bfa"];
+  chart("eda-bar", {
+    type: "bar",
+    data: { labels: report.labels, datasets: report.splits.map((s, i) => ({ label: s.name, data: s.counts, backgroundColor: palette[i % palette.length] })) },
+    options: { maintainAspectRatio: false, plugins: { legend: { position: "bottom" } }, scales: { y: { beginAtZero: true } } },
+  });
+  const first = report.splits[0];
+  chart("eda-pie", {
+    type: "pie",
+    data: { labels: report.labels, datasets: [{ data: first.counts, backgroundColor: report.labels.map((l) => COLOURS[l]) }] },
+    options: { maintainAspectRatio: false, plugins: { legend: { position: "right" }, tooltip: { callbacks: { label: (c) => `${c.label}: ${c.raw} (${pct(c.raw / first.total)})` } } } },
+  });
+  $("#eda-samples").innerHTML = report.labels.map((l) => `<div class="sample-row"><span>${l}</span><img alt="${l} samples" src="/api/eda/samples/${l}"></div>`).join("");
+  $("#eda-means").innerHTML = report.labels.map((l) => `<figure><img alt="mean ${l} face" src="/api/eda/mean/${l}"><figcaption>${l}</figcaption></figure>`).join("");
+  $("#eda-stats").innerHTML = `<thead><tr><th>class</th><th>images</th><th>share</th><th>mean brightness</th><th>mean contrast</th></tr></thead><tbody>${
+    report.classes.map((c) => `<tr><td>${c.label}</td><td>${c.count}</td><td>${pct(c.count / (total || 1))}</td><td>${c.mean_brightness.toFixed(1)}</td><td>${c.mean_contrast.toFixed(1)}</td></tr>`).join("")}</tbody>`;
+  const q = report.quality;
+  kpis($("#eda-quality"), [["unreadable", q.unreadable], ["blank", q.blank], ["duplicate images", q.duplicate_images], ["duplicate groups", q.duplicate_groups], ["across splits", q.cross_split_groups], ["conflicting labels", q.conflicting_label_groups]]);
+  const notes = [...q.unreadable_examples.map((s) => `unreadable: ${s}`), ...q.blank_examples.map((s) => `blank: ${s}`)];
+  $("#eda-quality-notes").innerHTML = notes.length ? `<ul>${notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : "";
+}
+
+async function edaPoll() {
+  let eda;
+  try { eda = await api("/api/eda"); } catch (e) { eda = { status: "failed", error: e.message }; }
+  const empty = $("#eda-empty");
+  if (eda.status === "ready") return renderEda(eda.report);
+  empty.hidden = false;
+  if (eda.status === "no-data") {
+    empty.innerHTML = `<h2>Dataset EDA</h2><p>No dataset was given to this server.</p><p>Restart it with <code>ferrite serve --data DIR</code>, where DIR is FER2013 in the Kaggle layout (<code>train/</code> and <code>test/</code> with one folder per class), the original <code>fer2013.csv</code>, or any folder of class subfolders.</p>`;
+  } else if (eda.status === "computing") {
+    empty.innerHTML = `<h2>Dataset EDA</h2><p><span class="spinner"></span> Analysing ${esc(eda.source)}… (once; the result is kept)</p>`;
+    setTimeout(edaPoll, 1000);
+  } else {
+    empty.innerHTML = `<h2>Dataset EDA</h2><p class="status error">The dataset could not be read: ${esc(eda.error)}</p>`;
+  }
+}
+pageInit.eda = edaPoll;
+
+// ---------- start ----------
+Chart.defaults.animation = false; // charts appear at once (and screenshots show final values)
+api("/api/model").then((info) => Object.assign(COLOURS, info.colours)).catch(() => {});
+window.addEventListener("hashchange", showPage);
+showPage();

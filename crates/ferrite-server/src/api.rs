@@ -1,0 +1,235 @@
+//! The REST API the pages use: predict, health, model, EDA, and the OpenAPI description.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+
+use ferrite_data::Emotion;
+use ferrite_infer::{ImageReport, PredictOptions};
+
+use crate::eda::EdaState;
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The OpenAPI 3.1 description of this API.
+const OPENAPI: &str = include_str!("openapi.json");
+
+/// Query options of `POST /api/predict`.
+#[derive(Debug, Default, Deserialize)]
+pub struct PredictQuery {
+    /// Average with mirrored faces.
+    #[serde(default)]
+    tta: bool,
+    /// Classify the whole image as one face.
+    #[serde(default)]
+    whole_image: bool,
+    /// Smallest face to look for, in pixels.
+    min_face: Option<u32>,
+}
+
+/// Uploaded images: `(name, bytes)`.
+type Uploads = Vec<(String, Bytes)>;
+
+/// Reads the images of a request: multipart fields named `image`, or the raw body.
+async fn uploads(request: Request) -> Result<Uploads, ApiError> {
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !is_multipart {
+        let body = Bytes::from_request(request, &())
+            .await
+            .map_err(|e| ApiError {
+                status: e.status(),
+                message: format!("cannot read the body: {}", e.body_text()),
+            })?;
+        if body.is_empty() {
+            return Err(ApiError::bad_request(
+                "no image: send multipart/form-data with a field named `image`, or the image bytes as the body",
+            ));
+        }
+        return Ok(vec![("upload".into(), body)]);
+    }
+    let mut multipart = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| ApiError {
+            status: e.status(),
+            message: e.body_text(),
+        })?;
+    let mut out = Vec::new();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| ApiError {
+            status: e.status(),
+            message: e.body_text(),
+        })?
+    {
+        if field.name() != Some("image") {
+            continue;
+        }
+        let name = field
+            .file_name()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("image-{}", out.len() + 1));
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| ApiError {
+                status: e.status(),
+                message: e.body_text(),
+            })?;
+        out.push((name, bytes));
+    }
+    if out.is_empty() {
+        return Err(ApiError::bad_request(
+            "no image: the multipart form has no field named `image`",
+        ));
+    }
+    Ok(out)
+}
+
+/// `POST /api/predict`: a JSON array with one object per image, as `ferrite predict --format
+/// json` prints. A single image that cannot be read is a 422 with `{"error": ...}`.
+pub async fn predict(
+    State(state): State<AppState>,
+    Query(query): Query<PredictQuery>,
+    request: Request,
+) -> Result<Json<Vec<ImageReport>>, ApiError> {
+    let mut options = PredictOptions {
+        tta: query.tta,
+        whole_image: query.whole_image,
+        ..*state.predictor.options()
+    };
+    if let Some(min_face) = query.min_face {
+        options.detector.min_face = min_face;
+    }
+    options
+        .detector
+        .validate()
+        .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
+    let images = uploads(request).await?;
+    let predictor = Arc::clone(&state.predictor);
+    let reports = tokio::task::spawn_blocking(move || {
+        images
+            .iter()
+            .map(
+                |(name, bytes)| match predictor.predict_bytes_with(bytes, &options) {
+                    Ok(p) => ImageReport::ok(name.clone(), &p),
+                    Err(e) => ImageReport::failed(name.clone(), e),
+                },
+            )
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("prediction failed: {e}")))?;
+    if let [only] = reports.as_slice() {
+        if let Some(error) = &only.error {
+            return Err(ApiError::unprocessable(format!("{}: {error}", only.file)));
+        }
+    }
+    Ok(Json(reports))
+}
+
+/// `GET /api/health`.
+pub async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "model": state.predictor.model().origin(),
+    }))
+}
+
+/// `GET /api/model`: the model card, where it came from, and the label colours.
+pub async fn model(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let colours: serde_json::Map<String, serde_json::Value> = Emotion::ALL
+        .iter()
+        .map(|&e| {
+            let (r, g, b) = ferrite_eval::emotion_colour(e);
+            (
+                e.name().to_string(),
+                format!("#{r:02x}{g:02x}{b:02x}").into(),
+            )
+        })
+        .collect();
+    Json(serde_json::json!({
+        "origin": state.predictor.model().origin(),
+        "card": state.predictor.model().card(),
+        "colours": colours,
+    }))
+}
+
+/// `GET /api/openapi.json`.
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// `GET /api/eda`: `{"status": "no-data" | "computing" | "ready" | "failed", ...}`.
+pub async fn eda(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let guard = state.eda.read().expect("EDA lock");
+    Json(match &*guard {
+        EdaState::NoData => serde_json::json!({
+            "status": "no-data",
+            "hint": "start the server with --data DIR (a FER2013 folder in the Kaggle layout, fer2013.csv, or any folder of class subfolders)",
+        }),
+        EdaState::Computing(dir) => {
+            serde_json::json!({"status": "computing", "source": dir.display().to_string()})
+        }
+        EdaState::Failed(e) => serde_json::json!({"status": "failed", "error": e}),
+        EdaState::Ready(eda) => serde_json::json!({"status": "ready", "report": eda.report}),
+    })
+}
+
+/// Which EDA picture.
+#[derive(Clone, Copy)]
+pub enum EdaPicture {
+    /// A row of sample faces.
+    Samples,
+    /// The mean face.
+    Mean,
+}
+
+/// `GET /api/eda/samples/{label}` and `/api/eda/mean/{label}`: PNG pictures per class.
+pub async fn eda_picture(
+    state: AppState,
+    which: EdaPicture,
+    label: String,
+) -> Result<Response, ApiError> {
+    let emotion = Emotion::from_name(label.trim_end_matches(".png"))
+        .ok_or_else(|| ApiError::not_found(format!("unknown class `{label}`")))?;
+    let guard = state.eda.read().expect("EDA lock");
+    let EdaState::Ready(eda) = &*guard else {
+        return Err(ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "the dataset analysis is not ready".into(),
+        });
+    };
+    let pictures = match which {
+        EdaPicture::Samples => &eda.samples,
+        EdaPicture::Mean => &eda.mean_faces,
+    };
+    let png = pictures[&emotion].clone();
+    Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
+}
+
+/// Route handler for sample rows.
+pub async fn eda_samples(
+    State(state): State<AppState>,
+    Path(label): Path<String>,
+) -> Result<Response, ApiError> {
+    eda_picture(state, EdaPicture::Samples, label).await
+}
+
+/// Route handler for mean faces.
+pub async fn eda_mean(
+    State(state): State<AppState>,
+    Path(label): Path<String>,
+) -> Result<Response, ApiError> {
+    eda_picture(state, EdaPicture::Mean, label).await
+}

@@ -1,0 +1,124 @@
+// End-to-end test of the Ferrite dashboard in Debian's headless Chromium.
+// Usage: node dashboard.mjs BASE_URL PHOTO SHOTS_DIR
+// Opens every page on a laptop-sized and a phone-sized window, uploads PHOTO to the predictor,
+// runs a batch, drives the webcam page with Chromium's fake camera, checks that charts render,
+// and saves screenshots to SHOTS_DIR. Exits non-zero with a message on the first failure.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+
+const [base, photo, shots] = process.argv.slice(2);
+if (!base || !photo || !shots) {
+  console.error("usage: node dashboard.mjs BASE_URL PHOTO SHOTS_DIR");
+  process.exit(2);
+}
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+  ],
+});
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+// A chart has rendered when its canvas has a size and some non-white pixels.
+async function chartDrawn(page, id) {
+  return page.evaluate((id) => {
+    const c = document.getElementById(id);
+    if (!c || !c.width || !c.height) return false;
+    const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) return true;
+    return false;
+  }, id);
+}
+
+async function run(viewport, tag) {
+  const context = await browser.newContext({ viewport, permissions: ["camera"] });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+
+  // Predictor: upload a photo and see faces with bars.
+  await page.goto(`${base}/#predict`);
+  await page.setInputFiles("#file", photo);
+  await page.waitForSelector("#faces .face, #no-face", { timeout: 30000 });
+  const faces = await page.locator("#faces .face").count();
+  check(faces >= 1, `${tag}: the predictor shows no face for ${photo}`);
+  const bars = await page.locator("#faces .face").first().locator(".bar-row").count();
+  check(bars === 7, `${tag}: a face shows ${bars} probability bars, not 7`);
+  const drawn = await page.evaluate(() => document.getElementById("photo").width > 0);
+  check(drawn, `${tag}: the photo was not drawn`);
+  await page.screenshot({ path: `${shots}/${tag}-predict.png`, fullPage: true });
+
+  // A file that is not an image: a clear message, no crash.
+  await page.setInputFiles("#file", { name: "notes.jpg", mimeType: "image/jpeg", buffer: Buffer.from("not an image") });
+  await page.waitForSelector("#predict-status.error", { timeout: 10000 });
+  const message = await page.textContent("#predict-status");
+  check(/notes\.jpg/.test(message), `${tag}: the error does not name the file: ${message}`);
+  // The browser logs that deliberate 422 as a failed resource; nothing else may fail.
+  errors.splice(0, errors.length, ...errors.filter((e) => !/status of 422/.test(e)));
+
+  // Batch: the same photo three times.
+  await page.goto(`${base}/#batch`);
+  await page.setInputFiles("#batch-files", [photo, photo, photo]);
+  await page.waitForFunction(() => document.querySelectorAll("#batch-table tbody tr").length === 3, null, { timeout: 30000 });
+  check(await chartDrawn(page, "batch-chart"), `${tag}: the batch chart is empty`);
+  check(!(await page.isDisabled("#batch-csv")), `${tag}: CSV download stays disabled`);
+  const download = page.waitForEvent("download");
+  await page.click("#batch-csv");
+  const csv = await (await download).path();
+  check(csv, `${tag}: no CSV was downloaded`);
+  await page.screenshot({ path: `${shots}/${tag}-batch.png`, fullPage: true });
+
+  // Model performance: card, confusion matrix, report, charts.
+  await page.goto(`${base}/#model`);
+  await page.waitForSelector("#confusion table", { timeout: 10000 });
+  const cells = await page.locator("#confusion td").count();
+  check(cells === 49, `${tag}: the confusion matrix has ${cells} cells, not 49`);
+  for (const id of ["prf-chart", "loss-chart", "acc-chart"]) {
+    check(await chartDrawn(page, id), `${tag}: chart ${id} did not render`);
+  }
+  await page.screenshot({ path: `${shots}/${tag}-model.png`, fullPage: true });
+
+  // Dataset EDA: waits for the background analysis.
+  await page.goto(`${base}/#eda`);
+  await page.waitForSelector("#eda-body:not([hidden])", { timeout: 60000 });
+  for (const id of ["eda-bar", "eda-pie"]) {
+    check(await chartDrawn(page, id), `${tag}: chart ${id} did not render`);
+  }
+  const images = await page.locator("#eda-samples img, #eda-means img").evaluateAll(
+    (imgs) => imgs.filter((i) => i.complete && i.naturalWidth > 0).length,
+  );
+  check(images === 14, `${tag}: ${images} of 14 EDA pictures loaded`);
+  await page.screenshot({ path: `${shots}/${tag}-eda.png`, fullPage: true });
+
+  // Live webcam with Chromium's fake camera: frames go round trip, the chart exists.
+  await page.goto(`${base}/#webcam`);
+  await page.click("#cam-start");
+  await page.waitForFunction(() => /(\d+) frames$/.test(document.getElementById("cam-stats").textContent)
+    && Number(document.getElementById("cam-stats").textContent.match(/(\d+) frames$/)[1]) >= 10, null, { timeout: 60000 });
+  const stats = await page.textContent("#cam-stats");
+  await page.screenshot({ path: `${shots}/${tag}-webcam.png`, fullPage: true });
+  await page.click("#cam-stop");
+  console.log(`${tag}: webcam ${stats}`);
+
+  check(errors.length === 0, `${tag}: errors in the page: ${errors.join(" | ")}`);
+  await context.close();
+}
+
+try {
+  await run({ width: 1366, height: 900 }, "laptop");
+  await run({ width: 390, height: 844 }, "phone");
+  console.log("dashboard e2e: all checks passed");
+} catch (e) {
+  console.error(`dashboard e2e FAILED: ${e.message}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
