@@ -63,14 +63,10 @@ async fn uploads(request: Request) -> Result<Uploads, ApiError> {
             message: e.body_text(),
         })?;
     let mut out = Vec::new();
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| ApiError {
-            status: e.status(),
-            message: e.body_text(),
-        })?
-    {
+    while let Some(field) = multipart.next_field().await.map_err(|e| ApiError {
+        status: e.status(),
+        message: e.body_text(),
+    })? {
         if field.name() != Some("image") {
             continue;
         }
@@ -78,13 +74,10 @@ async fn uploads(request: Request) -> Result<Uploads, ApiError> {
             .file_name()
             .map(str::to_string)
             .unwrap_or_else(|| format!("image-{}", out.len() + 1));
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|e| ApiError {
-                status: e.status(),
-                message: e.body_text(),
-            })?;
+        let bytes = field.bytes().await.map_err(|e| ApiError {
+            status: e.status(),
+            message: e.body_text(),
+        })?;
         out.push((name, bytes));
     }
     if out.is_empty() {
