@@ -92,9 +92,10 @@ async function run(viewport, tag) {
   for (const id of ["eda-bar", "eda-pie"]) {
     check(await chartDrawn(page, id), `${tag}: chart ${id} did not render`);
   }
-  const images = await page.locator("#eda-samples img, #eda-means img").evaluateAll(
-    (imgs) => imgs.filter((i) => i.complete && i.naturalWidth > 0).length,
-  );
+  const loaded = `[...document.querySelectorAll("#eda-samples img, #eda-means img")]
+    .filter((i) => i.complete && i.naturalWidth > 0).length`;
+  await page.waitForFunction(`${loaded} === 14`, null, { timeout: 20000 }).catch(() => {});
+  const images = await page.evaluate(loaded);
   check(images === 14, `${tag}: ${images} of 14 EDA pictures loaded`);
   await page.screenshot({ path: `${shots}/${tag}-eda.png`, fullPage: true });
 

@@ -121,26 +121,110 @@ pub fn detect_faces(gray: &GrayImage, config: &DetectorConfig) -> Vec<Detection>
         scaled = image::imageops::resize(gray, sw, sh, FilterType::Triangle);
         &scaled
     };
+    let (fx, fy) = (w as f32 / sw as f32, h as f32 / sh as f32);
+    detect_split(input, config)
+        .into_iter()
+        .map(|d| d.scaled(fx, fy))
+        .collect()
+}
+
+impl Detection {
+    /// The same detection in an image `fx` times wider and `fy` times taller.
+    fn scaled(self, fx: f32, fy: f32) -> Detection {
+        Detection {
+            x: self.x * fx,
+            y: self.y * fy,
+            width: self.width * fx,
+            height: self.height * fy,
+            score: self.score,
+        }
+    }
+}
+
+/// Runs the cascade on two threads: the two finest pyramid levels on `image` itself, the
+/// coarser levels on a copy scaled down by two pyramid steps; then merges the two lists.
+/// (rustface scans its pyramid on one thread; the finest levels are most of the work.)
+fn detect_split(image: &GrayImage, config: &DetectorConfig) -> Vec<Detection> {
+    let split = config.pyramid_scale * config.pyramid_scale;
+    let (w, h) = image.dimensions();
+    let (cw, ch) = (
+        (w as f32 * split).round() as u32,
+        (h as f32 * split).round() as u32,
+    );
+    if cw.min(ch) < WINDOW {
+        return run_cascade(image, config, None);
+    }
+    // Faces up to this size are found at scales 1 and pyramid_scale, not below.
+    let fine_max_face = (WINDOW as f32 / (split * 1.1)).floor() as u32;
+    let (fine, coarse) = rayon::join(
+        || run_cascade(image, config, Some(fine_max_face)),
+        || {
+            let small = image::imageops::resize(image, cw, ch, FilterType::Triangle);
+            let (fx, fy) = (w as f32 / cw as f32, h as f32 / ch as f32);
+            run_cascade(&small, config, None)
+                .into_iter()
+                .map(|d| d.scaled(fx, fy))
+                .collect::<Vec<_>>()
+        },
+    );
+    merge(fine, coarse)
+}
+
+/// One rustface pass over `image`, boxes in its pixels.
+fn run_cascade(
+    image: &GrayImage,
+    config: &DetectorConfig,
+    max_face: Option<u32>,
+) -> Vec<Detection> {
     let mut detector = rustface::create_detector_with_model(model().clone());
     detector.set_min_face_size(WINDOW);
+    if let Some(max_face) = max_face {
+        detector.set_max_face_size(max_face);
+    }
     detector.set_score_thresh(config.score_threshold);
     detector.set_slide_window_step(config.step, config.step);
     detector.set_pyramid_scale_factor(config.pyramid_scale);
-    let (fx, fy) = (w as f32 / sw as f32, h as f32 / sh as f32);
     detector
-        .detect(&ImageData::new(input.as_raw(), sw, sh))
+        .detect(&ImageData::new(
+            image.as_raw(),
+            image.width(),
+            image.height(),
+        ))
         .into_iter()
         .map(|face| {
             let b = face.bbox();
             Detection {
-                x: b.x() as f32 * fx,
-                y: b.y() as f32 * fy,
-                width: b.width() as f32 * fx,
-                height: b.height() as f32 * fy,
+                x: b.x() as f32,
+                y: b.y() as f32,
+                width: b.width() as f32,
+                height: b.height() as f32,
                 score: face.score(),
             }
         })
         .collect()
+}
+
+/// Intersection over union of two detections.
+fn iou(a: &Detection, b: &Detection) -> f32 {
+    let x0 = a.x.max(b.x);
+    let y0 = a.y.max(b.y);
+    let x1 = (a.x + a.width).min(b.x + b.width);
+    let y1 = (a.y + a.height).min(b.y + b.height);
+    let inter = (x1 - x0).max(0.0) * (y1 - y0).max(0.0);
+    inter / (a.width * a.height + b.width * b.height - inter)
+}
+
+/// Both lists, where a face found by both passes is kept once (the higher score).
+fn merge(a: Vec<Detection>, b: Vec<Detection>) -> Vec<Detection> {
+    let mut all: Vec<Detection> = a.into_iter().chain(b).collect();
+    all.sort_by(|p, q| q.score.total_cmp(&p.score));
+    let mut kept: Vec<Detection> = Vec::new();
+    for d in all {
+        if kept.iter().all(|k| iou(k, &d) < 0.3) {
+            kept.push(d);
+        }
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -160,6 +244,21 @@ mod tests {
             ..Default::default()
         };
         assert!(bad.validate().unwrap_err().contains("pyramid_scale"));
+    }
+
+    #[test]
+    fn merging_keeps_one_of_overlapping_faces() {
+        let d = |x: f32, score: f64| Detection {
+            x,
+            y: 0.0,
+            width: 50.0,
+            height: 50.0,
+            score,
+        };
+        let merged = merge(vec![d(0.0, 5.0), d(200.0, 4.0)], vec![d(4.0, 6.0)]);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].score, 6.0);
+        assert_eq!(merged[1].x, 200.0);
     }
 
     #[test]
