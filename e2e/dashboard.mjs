@@ -37,6 +37,12 @@ async function chartDrawn(page, id) {
   }, id);
 }
 
+// The page must fit the window's width (tables may scroll inside their own box).
+async function fitsWidth(page, tag, name) {
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(wide <= 1, `${tag}: the ${name} page is ${wide}px wider than the window`);
+}
+
 async function run(viewport, tag) {
   const context = await browser.newContext({ viewport, permissions: ["camera"] });
   const page = await context.newPage();
@@ -54,6 +60,7 @@ async function run(viewport, tag) {
   check(bars === 7, `${tag}: a face shows ${bars} probability bars, not 7`);
   const drawn = await page.evaluate(() => document.getElementById("photo").width > 0);
   check(drawn, `${tag}: the photo was not drawn`);
+  await fitsWidth(page, tag, "predict");
   await page.screenshot({ path: `${shots}/${tag}-predict.png`, fullPage: true });
 
   // A file that is not an image: a clear message, no crash.
@@ -74,6 +81,7 @@ async function run(viewport, tag) {
   await page.click("#batch-csv");
   const csv = await (await download).path();
   check(csv, `${tag}: no CSV was downloaded`);
+  await fitsWidth(page, tag, "batch");
   await page.screenshot({ path: `${shots}/${tag}-batch.png`, fullPage: true });
 
   // Model performance: card, confusion matrix, report, charts.
@@ -84,6 +92,7 @@ async function run(viewport, tag) {
   for (const id of ["prf-chart", "loss-chart", "acc-chart"]) {
     check(await chartDrawn(page, id), `${tag}: chart ${id} did not render`);
   }
+  await fitsWidth(page, tag, "model");
   await page.screenshot({ path: `${shots}/${tag}-model.png`, fullPage: true });
 
   // Dataset EDA: waits for the background analysis.
@@ -97,6 +106,7 @@ async function run(viewport, tag) {
   await page.waitForFunction(`${loaded} === 14`, null, { timeout: 20000 }).catch(() => {});
   const images = await page.evaluate(loaded);
   check(images === 14, `${tag}: ${images} of 14 EDA pictures loaded`);
+  await fitsWidth(page, tag, "eda");
   await page.screenshot({ path: `${shots}/${tag}-eda.png`, fullPage: true });
 
   // Live webcam with Chromium's fake camera: frames go round trip, the chart exists.
@@ -105,6 +115,7 @@ async function run(viewport, tag) {
   await page.waitForFunction(() => /(\d+) frames$/.test(document.getElementById("cam-stats").textContent)
     && Number(document.getElementById("cam-stats").textContent.match(/(\d+) frames$/)[1]) >= 10, null, { timeout: 60000 });
   const stats = await page.textContent("#cam-stats");
+  await fitsWidth(page, tag, "webcam");
   await page.screenshot({ path: `${shots}/${tag}-webcam.png`, fullPage: true });
   await page.click("#cam-stop");
   console.log(`${tag}: webcam ${stats}`);
