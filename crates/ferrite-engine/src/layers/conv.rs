@@ -87,38 +87,6 @@ fn im2col(x: &[f32], s: &ConvShape, images: usize, col: &mut [f32]) {
         });
 }
 
-/// Adds `col` gradients back onto `dx` (those images, NHWC), one image per task.
-fn col2im_add(col: &[f32], s: &ConvShape, images: usize, dx: &mut [f32]) {
-    let (side, cin, k, px) = (s.side, s.cin, s.k(), s.pixels());
-    dx[..images * px * cin]
-        .par_chunks_mut(px * cin)
-        .enumerate()
-        .for_each(|(img, dimg)| {
-            for h in 0..side {
-                for w in 0..side {
-                    let row = &col[((img * side + h) * side + w) * k..][..k];
-                    for ky in 0..3 {
-                        let y = h + ky;
-                        if y == 0 || y > side {
-                            continue;
-                        }
-                        for kx in 0..3 {
-                            let xx = w + kx;
-                            if xx == 0 || xx > side {
-                                continue;
-                            }
-                            let dst = &mut dimg[((y - 1) * side + xx - 1) * cin..][..cin];
-                            let src = &row[(ky * 3 + kx) * cin..][..cin];
-                            for (d, v) in dst.iter_mut().zip(src) {
-                                *d += v;
-                            }
-                        }
-                    }
-                }
-            }
-        });
-}
-
 /// Grows `scratch` to hold `len` elements (contents unspecified: every user overwrites them).
 fn scratch_of(scratch: &mut Vec<f32>, len: usize) -> &mut [f32] {
     if scratch.len() < len {
@@ -155,7 +123,22 @@ pub struct ConvGrads<'a> {
     pub dx: Option<&'a mut [f32]>,
 }
 
-/// Backward: `dw = col(x)^T dy` and, if asked, `dx = col2im(dy w^T)`.
+/// The weight that convolves `dy` into `dx`: the kernel flipped in space with input and output
+/// channels swapped, `[(ky, kx, cout), cin]` from `[(ky, kx, cin), cout]`.
+fn flipped_weight(w: &[f32], cin: usize, cout: usize) -> Vec<f32> {
+    let mut f = vec![0.0; 9 * cin * cout];
+    for t in 0..9 {
+        for c in 0..cin {
+            for o in 0..cout {
+                f[((8 - t) * cout + o) * cin + c] = w[(t * cin + c) * cout + o];
+            }
+        }
+    }
+    f
+}
+
+/// Backward: `dw = col(x)^T dy` and, if asked, `dx` as the convolution of `dy` with the flipped
+/// kernel (`im2col(dy) * flipped(w)`: a product with a long inner dimension, and no scatter).
 pub fn backward(
     x: &[f32],
     w: &[f32],
@@ -164,12 +147,9 @@ pub fn backward(
     grads: ConvGrads,
     scratch: &mut Vec<f32>,
 ) {
-    let ConvGrads { dw, mut dx } = grads;
+    let ConvGrads { dw, dx } = grads;
     let chunk = s.images_per_chunk();
     let col = scratch_of(scratch, chunk * s.pixels() * s.k());
-    if let Some(dx) = dx.as_deref_mut() {
-        dx[..s.n * s.pixels() * s.cin].fill(0.0);
-    }
     for (i, start) in (0..s.n).step_by(chunk).enumerate() {
         let images = chunk.min(s.n - start);
         let rows = images * s.pixels();
@@ -184,19 +164,16 @@ pub fn backward(
             dw,
             i > 0,
         );
-        if let Some(dx) = dx.as_deref_mut() {
-            matmul(
-                rows,
-                s.k(),
-                s.cout,
-                Operand::plain(dy_chunk),
-                Operand::t(w),
-                col,
-                false,
-            );
-            col2im_add(col, s, images, &mut dx[start * s.pixels() * s.cin..]);
-        }
     }
+    let Some(dx) = dx else { return };
+    // dx is the forward convolution of dy (cout channels in, cin out) with the flipped kernel.
+    let back = ConvShape {
+        n: s.n,
+        side: s.side,
+        cin: s.cout,
+        cout: s.cin,
+    };
+    forward(dy, &flipped_weight(w, s.cin, s.cout), &back, dx, scratch);
 }
 
 #[cfg(test)]
@@ -257,5 +234,43 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn input_gradient_is_the_adjoint_of_the_forward_pass() {
+        // conv is linear in x, so <conv(x), dy> must equal <x, dx(dy)> for any x and dy.
+        let s = ConvShape {
+            n: 3,
+            side: 6,
+            cin: 4,
+            cout: 5,
+        };
+        let x: Vec<f32> = (0..3 * 36 * 4)
+            .map(|v| ((v * 7) % 13) as f32 - 6.0)
+            .collect();
+        let dy: Vec<f32> = (0..3 * 36 * 5)
+            .map(|v| ((v * 3) % 11) as f32 - 5.0)
+            .collect();
+        let w: Vec<f32> = (0..9 * 4 * 5).map(|v| ((v * 5) % 9) as f32 - 4.0).collect();
+        let mut y = vec![0.0; dy.len()];
+        forward(&x, &w, &s, &mut y, &mut Vec::new());
+        let (mut dw, mut dx) = (vec![0.0; w.len()], vec![0.0; x.len()]);
+        let grads = ConvGrads {
+            dw: &mut dw,
+            dx: Some(&mut dx),
+        };
+        backward(&x, &w, &dy, &s, grads, &mut Vec::new());
+        let lhs: f64 = y.iter().zip(&dy).map(|(a, b)| (a * b) as f64).sum();
+        let rhs: f64 = x.iter().zip(&dx).map(|(a, b)| (a * b) as f64).sum();
+        assert!(
+            (lhs - rhs).abs() < 1e-6 * lhs.abs().max(1.0),
+            "{lhs} vs {rhs}"
+        );
+        // And <conv(x), dy> is linear in w too: <w, dw> equals it as well.
+        let by_w: f64 = w.iter().zip(&dw).map(|(a, b)| (a * b) as f64).sum();
+        assert!(
+            (lhs - by_w).abs() < 1e-6 * lhs.abs().max(1.0),
+            "{lhs} vs {by_w}"
+        );
     }
 }
