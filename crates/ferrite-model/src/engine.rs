@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 
 /// Which implementation runs the network: both read and write the same model files.
+/// `Default` is burn because run configurations saved before the engine existed were burn's;
+/// the CLI and `TrainConfig::default()` choose the faster `Ferrite`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {

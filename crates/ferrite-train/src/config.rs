@@ -41,7 +41,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             arch: ArchSpec::reference(),
-            engine: Engine::Burn,
+            engine: Engine::Ferrite,
             epochs: 30,
             batch_size: 64,
             lr: 1e-3,
