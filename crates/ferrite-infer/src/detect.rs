@@ -86,6 +86,28 @@ impl DetectorConfig {
     }
 }
 
+impl DetectorConfig {
+    /// The nearest settings the detector accepts.
+    fn clamped(&self) -> DetectorConfig {
+        let default = DetectorConfig::default();
+        DetectorConfig {
+            min_face: self.min_face.max(20),
+            max_side: self.max_side.max(2 * WINDOW),
+            score_threshold: if self.score_threshold > 0.0 && self.score_threshold.is_finite() {
+                self.score_threshold
+            } else {
+                default.score_threshold
+            },
+            step: self.step.clamp(1, 16),
+            pyramid_scale: if self.pyramid_scale.is_finite() {
+                self.pyramid_scale.clamp(0.5, 0.95)
+            } else {
+                default.pyramid_scale
+            },
+        }
+    }
+}
+
 /// A face found by the detector, in the original image's pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Detection {
@@ -101,8 +123,11 @@ pub struct Detection {
     pub score: f64,
 }
 
-/// Finds frontal faces in a grayscale image. `config` must be valid ([`DetectorConfig::validate`]).
+/// Finds frontal faces in a grayscale image. Callers check `config` with
+/// [`DetectorConfig::validate`] to report bad settings; out-of-range fields are clamped here so
+/// that the detector (which panics on them) never sees one.
 pub fn detect_faces(gray: &GrayImage, config: &DetectorConfig) -> Vec<Detection> {
+    let config = &config.clamped();
     let (w, h) = gray.dimensions();
     // Scale so the smallest wanted face becomes the detector's window, within max_side.
     let long = w.max(h) as f32;
@@ -259,6 +284,19 @@ mod tests {
         assert_eq!(merged.len(), 2);
         assert_eq!(merged[0].score, 6.0);
         assert_eq!(merged[1].x, 200.0);
+    }
+
+    #[test]
+    fn invalid_settings_never_reach_the_detector() {
+        let bad = DetectorConfig {
+            min_face: 0,
+            max_side: 0,
+            score_threshold: f64::NAN,
+            step: 0,
+            pyramid_scale: 7.0,
+        };
+        assert!(bad.clamped().validate().is_ok());
+        assert!(detect_faces(&GrayImage::new(200, 200), &bad).is_empty());
     }
 
     #[test]

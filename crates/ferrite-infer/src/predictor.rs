@@ -126,8 +126,8 @@ impl Predictor {
         self.predict_bytes_with(bytes, &self.options)
     }
 
-    /// [`Predictor::predict_bytes`] with other options (e.g. per request); `options` must hold
-    /// a valid detector configuration.
+    /// [`Predictor::predict_bytes`] with other options (e.g. per request; check them with
+    /// `options.detector.validate()` to report bad settings).
     pub fn predict_bytes_with(
         &self,
         bytes: &[u8],
