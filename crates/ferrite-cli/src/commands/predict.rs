@@ -148,18 +148,29 @@ fn process_chunk(
             Input::Invalid(_, why) => Err(why.clone()),
         })
         .collect();
-    let images: Vec<image::DynamicImage> = decoded.iter().filter_map(|d| d.clone().ok()).collect();
+    // Move the decoded images out (no copies); keep each input's error, if any, in order.
+    let mut images = Vec::new();
+    let errors: Vec<Option<String>> = decoded
+        .into_iter()
+        .map(|d| match d {
+            Ok(image) => {
+                images.push(image);
+                None
+            }
+            Err(why) => Some(why),
+        })
+        .collect();
     let mut predictions = predictor.predict_batch(&images).into_iter();
     let mut images = images.into_iter();
     chunk
         .iter()
-        .zip(decoded)
-        .map(|(input, decoded)| {
+        .zip(errors)
+        .map(|(input, error)| {
             let path = match input {
                 Input::File(p) | Input::Invalid(p, _) => p,
             };
             let name = path.display().to_string();
-            if let Err(why) = decoded {
+            if let Some(why) = error {
                 return ImageReport::failed(name, why);
             }
             let prediction = predictions.next().expect("one prediction per image");
