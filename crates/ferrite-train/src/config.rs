@@ -4,6 +4,28 @@ use ferrite_model::{ArchSpec, Engine};
 
 use crate::{Augmenter, ClassWeighting, LrSchedule};
 
+/// The processor a burn run trains on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TrainDevice {
+    /// burn's Flex CPU backend.
+    #[default]
+    Cpu,
+    /// burn's wgpu backend on Vulkan (a GPU); needs a build with the `vulkan` feature.
+    Vulkan,
+}
+
+impl std::str::FromStr for TrainDevice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "cpu" => Ok(TrainDevice::Cpu),
+            "vulkan" => Ok(TrainDevice::Vulkan),
+            other => Err(format!("unknown device `{other}` (cpu, vulkan)")),
+        }
+    }
+}
+
 /// Everything that defines a training run. Saved in checkpoints and in the model card, so a
 /// run can be resumed and repeated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -13,6 +35,10 @@ pub struct TrainConfig {
     /// The engine that trains it.
     #[serde(default)]
     pub engine: Engine,
+    /// Where the burn engine runs (the gemm engine is CPU-only). Not part of a run's identity:
+    /// a run started on a GPU can be resumed on the CPU and the other way round.
+    #[serde(default)]
+    pub device: TrainDevice,
     /// Number of epochs.
     pub epochs: usize,
     /// Images per optimisation step.
@@ -35,6 +61,11 @@ pub struct TrainConfig {
     pub val_split: String,
     /// Train on at most this many images (a quick run), if set.
     pub limit: Option<usize>,
+    /// Wall-clock budget of this invocation in seconds, if set: after each epoch but the first
+    /// (warm-up), the run is re-planned to the epochs the rest of the budget holds at the last
+    /// epoch's pace (never more than `epochs`); the schedule follows the new length.
+    #[serde(default)]
+    pub time_limit: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -42,6 +73,7 @@ impl Default for TrainConfig {
         TrainConfig {
             arch: ArchSpec::reference(),
             engine: Engine::Ferrite,
+            device: TrainDevice::Cpu,
             epochs: 30,
             batch_size: 64,
             lr: 1e-3,
@@ -53,6 +85,7 @@ impl Default for TrainConfig {
             seed: 42,
             val_split: "public-test".into(),
             limit: None,
+            time_limit: None,
         }
     }
 }
@@ -78,6 +111,14 @@ impl TrainConfig {
                 "--label-smoothing {} is out of range [0, 0.5)",
                 self.label_smoothing
             ));
+        }
+        if self.device == TrainDevice::Vulkan && self.engine != Engine::Burn {
+            return Err(
+                "--device vulkan needs --engine burn (the gemm engine runs on the CPU)".into(),
+            );
+        }
+        if self.time_limit.is_some_and(|t| t.is_nan() || t <= 0.0) {
+            return Err("--time-limit must be a positive number of seconds".into());
         }
         if self.val_split == "private-test" {
             return Err("PrivateTest is for reporting only; choose models on public-test".into());

@@ -15,6 +15,7 @@ use ferrite_model::{
 };
 
 use crate::loss::weighted_cross_entropy;
+use crate::TrainDevice;
 
 /// The loss settings of a step.
 pub(crate) struct LossSpec<'a> {
@@ -44,16 +45,42 @@ pub(crate) trait Learner {
     fn load_checkpoint(&mut self, dir: &Path) -> Result<(), String>;
 }
 
-/// Builds the learner for `engine`, initialised from `seed`.
-pub(crate) fn new_learner(engine: Engine, arch: &ArchSpec, seed: u64) -> Box<dyn Learner> {
-    match engine {
-        Engine::Burn => Box::new(BurnLearner::new(arch, seed)),
+/// Builds the learner for `engine` on `device`, initialised from `seed`.
+pub(crate) fn new_learner(
+    engine: Engine,
+    device: TrainDevice,
+    arch: &ArchSpec,
+    seed: u64,
+) -> Result<Box<dyn Learner>, String> {
+    Ok(match engine {
+        Engine::Burn => Box::new(BurnLearner::new(arch, seed, burn_device(device)?)),
         Engine::Ferrite => Box::new(EngineLearner {
             net: Network::new(arch, seed),
             adam: Adam::new(ADAM_EPSILON),
             trace: Trace::default(),
         }),
+    })
+}
+
+/// The burn (inference-mode) device for `device`.
+fn burn_device(device: TrainDevice) -> Result<Device, String> {
+    match device {
+        TrainDevice::Cpu => Ok(Device::flex()),
+        TrainDevice::Vulkan => vulkan_device(),
     }
+}
+
+#[cfg(feature = "vulkan")]
+fn vulkan_device() -> Result<Device, String> {
+    Ok(Device::vulkan(burn::tensor::DeviceKind::DefaultDevice))
+}
+
+#[cfg(not(feature = "vulkan"))]
+fn vulkan_device() -> Result<Device, String> {
+    Err(
+        "this build has no GPU support; rebuild with `cargo build --release --features vulkan`"
+            .into(),
+    )
 }
 
 const ADAM_EPSILON: f32 = 1e-7;
@@ -65,18 +92,22 @@ fn io(path: &Path, e: impl std::fmt::Display) -> String {
 struct BurnLearner {
     net: FerNet,
     optim: ModuleOptimizer,
+    /// The autodiff device the network trains on.
     device: Device,
+    /// The same processor without autodiff, for validation.
+    infer_device: Device,
 }
 
 impl BurnLearner {
-    fn new(arch: &ArchSpec, seed: u64) -> BurnLearner {
-        let device = Device::flex().autodiff();
+    fn new(arch: &ArchSpec, seed: u64, infer_device: Device) -> BurnLearner {
+        let device = infer_device.clone().autodiff();
         device.seed(seed);
         BurnLearner {
             net: FerNet::new(arch, &device),
             // Plain Adam, as the report used.
             optim: AdamConfig::new().with_epsilon(ADAM_EPSILON).init(),
             device,
+            infer_device,
         }
     }
 }
@@ -111,10 +142,9 @@ impl Learner for BurnLearner {
     }
 
     fn logits(&self, input: Vec<f32>, n: usize) -> Vec<f32> {
-        let device = Device::flex();
         self.net
             .valid()
-            .forward(input_tensor(input, n, &device))
+            .forward(input_tensor(input, n, &self.infer_device))
             .into_data()
             .try_to_vec()
             .expect("f32 logits")

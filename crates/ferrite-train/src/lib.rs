@@ -13,6 +13,6 @@ mod trainer;
 
 pub use augment::Augmenter;
 pub use class_weights::{class_weights, ClassWeighting};
-pub use config::TrainConfig;
+pub use config::{TrainConfig, TrainDevice};
 pub use schedule::{LrSchedule, Plateau};
 pub use trainer::{train, TrainError, TrainOutcome};

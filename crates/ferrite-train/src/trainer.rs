@@ -16,6 +16,7 @@ use ferrite_model::{write_atomically, Engine, ModelCard};
 
 use crate::checkpoint::{self, RunState};
 use crate::learner::{new_learner, Learner, LossSpec};
+use crate::TrainDevice;
 use crate::{class_weights, LrSchedule, Plateau, TrainConfig};
 
 /// Why a training run stopped early.
@@ -94,7 +95,8 @@ pub fn train(
             .join(", ")
     );
 
-    let mut learner = new_learner(config.engine, &config.arch, config.seed);
+    let mut learner = new_learner(config.engine, config.device, &config.arch, config.seed)
+        .map_err(TrainError::Config)?;
     let ckpt_dir = checkpoint::checkpoint_dir(out);
     let mut state = RunState {
         config: config.clone(),
@@ -127,17 +129,20 @@ pub fn train(
     }
 
     let steps_per_epoch = train_set.samples.len().div_ceil(config.batch_size);
-    let total_steps = steps_per_epoch * config.epochs;
+    let mut epochs = config.epochs;
+    let run_started = Instant::now();
+    let epochs_before = state.epoch_seconds.len();
     let data_hash = train_set.content_hash();
     let mut interrupted = false;
-    while state.next_epoch <= config.epochs {
+    while state.next_epoch <= epochs {
+        let total_steps = steps_per_epoch * epochs;
         let epoch = state.next_epoch;
         let started = Instant::now();
         let mut order: Vec<usize> = (0..train_set.samples.len()).collect();
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(
             config.seed ^ (epoch as u64) << 32,
         ));
-        let bar = progress_bar(steps_per_epoch as u64, epoch, config.epochs);
+        let bar = progress_bar(steps_per_epoch as u64, epoch, epochs);
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         let mut lr = 0.0;
         for (step, batch) in order.chunks(config.batch_size).enumerate() {
@@ -197,7 +202,7 @@ pub fn train(
         let seconds = started.elapsed().as_secs_f64();
         println!(
             "Epoch {epoch}/{} - {:.0}s - {:.0} img/s - loss: {:.4} - acc: {:.4} - val_loss: {:.4} - val_acc: {:.4} - val_macro_f1: {:.4} - lr: {:.2e}",
-            config.epochs,
+            epochs,
             seconds,
             seen as f64 / seconds,
             point.loss,
@@ -217,6 +222,18 @@ pub fn train(
         state.lr_history.push(lr);
         state.epoch_seconds.push(seconds);
         state.next_epoch += 1;
+        // Re-planned after every epoch but an invocation's first, whose pace includes warm-up
+        // (kernel autotuning took 2-3 minutes of a 7-minute GPU run); never past --epochs.
+        let warmed_up = state.epoch_seconds.len() >= epochs_before + 2;
+        if let (Some(limit), true) = (config.time_limit, warmed_up) {
+            let fitted = epochs_within(limit, run_started.elapsed().as_secs_f64(), seconds, epoch)
+                .min(config.epochs);
+            if fitted != epochs {
+                epochs = fitted;
+                state.config.epochs = epochs;
+                println!("time limit {limit:.0}s: the run now ends after epoch {epochs}");
+            }
+        }
         if state.best.is_none_or(|(acc, _)| val_report.accuracy > acc) {
             state.best = Some((val_report.accuracy, epoch));
             let card = model_card(&state, &train_set, &val_set, &data_hash, &val_report);
@@ -236,6 +253,13 @@ pub fn train(
         interrupted,
         seconds: state.epoch_seconds.iter().sum(),
     })
+}
+
+/// The last epoch that a budget of `limit` seconds reaches when `elapsed` have gone and epochs
+/// take `pace` seconds; never earlier than `done`, the epoch just finished.
+fn epochs_within(limit: f64, elapsed: f64, pace: f64, done: usize) -> usize {
+    let left = ((limit - elapsed) / pace.max(1e-9)).floor().max(0.0);
+    done + left.min(1e6) as usize
 }
 
 fn progress_bar(steps: u64, epoch: usize, epochs: usize) -> ProgressBar {
@@ -312,9 +336,10 @@ fn model_card(
     let mut card = ModelCard::new(config.arch.clone());
     let (best_acc, best_epoch) = state.best.unwrap_or((0.0, 0));
     card.training = serde_json::json!({
-        "engine": match config.engine {
-            Engine::Burn => "burn 0.22 (Flex CPU backend)",
-            Engine::Ferrite => "ferrite-engine (gemm CPU engine)",
+        "engine": match (config.engine, config.device) {
+            (Engine::Burn, TrainDevice::Cpu) => "burn 0.22 (Flex CPU backend)",
+            (Engine::Burn, TrainDevice::Vulkan) => "burn 0.22 (wgpu backend on Vulkan, GPU)",
+            (Engine::Ferrite, _) => "ferrite-engine (gemm CPU engine)",
         },
         "config": config,
         "epochs_completed": state.history.len(),
@@ -325,7 +350,7 @@ fn model_card(
         "val_images": val_set.samples.len(),
         "train_data_sha256": data_hash,
         "training_seconds": state.epoch_seconds.iter().sum::<f64>(),
-        "hardware": hardware(),
+        "hardware": hardware(config.device),
         "history": state.history,
         "lr_history": state.lr_history,
     });
@@ -336,7 +361,7 @@ fn model_card(
     card
 }
 
-fn hardware() -> String {
+fn hardware(device: TrainDevice) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|t| {
@@ -346,7 +371,21 @@ fn hardware() -> String {
                 .map(|s| s.trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    format!("{cpu}, {} threads, no GPU", rayon::current_num_threads())
+    let gpu = match device {
+        TrainDevice::Cpu => "no GPU".to_string(),
+        TrainDevice::Vulkan => gpu_name().unwrap_or_else(|| "a GPU through Vulkan".into()),
+    };
+    format!("{cpu}, {} threads, {gpu}", rayon::current_num_threads())
+}
+
+/// The GPU's name as nvidia-smi reports it, where it is installed.
+fn gpu_name() -> Option<String> {
+    let out = std::process::Command::new("nvidia-smi")
+        .args(["--query-gpu=name", "--format=csv,noheader"])
+        .output()
+        .ok()?;
+    let name = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && !name.is_empty()).then_some(name)
 }
 
 fn write_history(out: &Path, state: &RunState) -> Result<(), TrainError> {
@@ -367,4 +406,18 @@ fn write_history(out: &Path, state: &RunState) -> Result<(), TrainError> {
     let json = serde_json::to_vec_pretty(&state.history).expect("history serialises");
     write_atomically(&out.join("history.json"), &json).map_err(io)?;
     plot_history(&state.history, &out.join("curves.png")).map_err(TrainError::Io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::epochs_within;
+
+    #[test]
+    fn a_time_limit_keeps_the_epochs_that_fit() {
+        // 100 s used by 2 epochs of 40 s (plus loading); 300 s budget: 5 more fit.
+        assert_eq!(epochs_within(300.0, 100.0, 40.0, 2), 7);
+        // Budget spent: the run ends with the epoch just done.
+        assert_eq!(epochs_within(300.0, 310.0, 40.0, 4), 4);
+        assert_eq!(epochs_within(300.0, 299.0, 40.0, 4), 4);
+    }
 }

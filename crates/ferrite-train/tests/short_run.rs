@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 
 use ferrite_model::{ArchSpec, Engine};
-use ferrite_train::{train, Augmenter, ClassWeighting, LrSchedule, TrainConfig};
+use ferrite_train::{train, Augmenter, ClassWeighting, LrSchedule, TrainConfig, TrainDevice};
 use image::{GrayImage, Luma};
 
 /// burn seeds one global RNG per device: runs in this file take turns so each stays repeatable.
@@ -235,4 +235,46 @@ fn invalid_configs_and_private_test_validation_are_refused() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("missing"), "{err}");
+}
+
+#[test]
+fn a_time_limit_ends_the_run_early_with_a_saved_model() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let data = tempfile::tempdir().unwrap();
+    synthetic_dataset(data.path(), 8);
+    let out = tempfile::tempdir().unwrap();
+    // Any epoch outlasts a budget of a millisecond. The first epoch of a run carries warm-up and
+    // does not re-plan it, so the run stops after its second.
+    let config = TrainConfig {
+        engine: Engine::Ferrite,
+        time_limit: Some(0.001),
+        ..tiny_config(5)
+    };
+    let never = AtomicBool::new(false);
+    let outcome = train(data.path(), out.path(), &config, false, &never).unwrap();
+    assert_eq!(outcome.epochs_done, 2);
+    assert!(out.path().join("model.safetensors").exists());
+}
+
+#[cfg(not(feature = "vulkan"))]
+#[test]
+fn training_on_vulkan_without_the_feature_says_how_to_build_it() {
+    let data = tempfile::tempdir().unwrap();
+    synthetic_dataset(data.path(), 2);
+    let out = tempfile::tempdir().unwrap();
+    let config = TrainConfig {
+        engine: Engine::Burn,
+        device: TrainDevice::Vulkan,
+        ..tiny_config(1)
+    };
+    let err = train(
+        data.path(),
+        out.path(),
+        &config,
+        false,
+        &AtomicBool::new(false),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("--features vulkan"), "{err}");
 }

@@ -7,7 +7,7 @@ use anyhow::{anyhow, Context};
 use clap::Args;
 
 use ferrite_model::{ArchSpec, Engine};
-use ferrite_train::{Augmenter, ClassWeighting, LrSchedule, TrainConfig};
+use ferrite_train::{Augmenter, ClassWeighting, LrSchedule, TrainConfig, TrainDevice};
 
 /// Arguments of `ferrite train`.
 #[derive(Args)]
@@ -24,6 +24,9 @@ pub struct TrainArgs {
     /// Engine: ferrite (the gemm CPU engine, ~2x faster here) or burn (the reference).
     #[arg(long, default_value = "ferrite")]
     engine: Engine,
+    /// Where the burn engine trains: cpu, or vulkan (a GPU; needs a build with `--features vulkan`).
+    #[arg(long, default_value = "cpu")]
+    device: TrainDevice,
     /// Number of epochs.
     #[arg(long, default_value_t = 30)]
     epochs: usize,
@@ -60,6 +63,11 @@ pub struct TrainArgs {
     /// Train on at most this many images (quick runs).
     #[arg(long)]
     limit: Option<usize>,
+    /// Wall-clock budget in seconds: after each epoch but the first (warm-up), the run is
+    /// re-planned to the epochs the rest of the budget holds at the last epoch's pace, at most
+    /// --epochs.
+    #[arg(long)]
+    time_limit: Option<f64>,
     /// Continue from OUT/checkpoint.
     #[arg(long)]
     resume: bool,
@@ -96,6 +104,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let config = TrainConfig {
         arch: args.arch,
         engine: args.engine,
+        device: args.device,
         epochs: args.epochs,
         batch_size: args.batch_size,
         lr: args.lr,
@@ -107,6 +116,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         val_split: args.val_split,
         limit: args.limit,
+        time_limit: args.time_limit,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
