@@ -6,6 +6,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc keeps the engine's large per-step buffers mapped between steps instead of returning
+/// them to the kernel and faulting in fresh zeroed pages each step as glibc's malloc does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Facial emotion recognition: read emotions from photos; train, evaluate and benchmark a CNN
 /// on FER2013.
 #[derive(Parser)]

@@ -40,6 +40,39 @@ pub fn matmul(
     c: &mut [f32],
     accumulate: bool,
 ) {
+    let threads = rayon::current_num_threads();
+    let parallelism = if threads > 1 && m * n * k > 32 * 1024 {
+        Parallelism::Rayon(threads)
+    } else {
+        Parallelism::None
+    };
+    product(m, n, k, a, b, c, accumulate, parallelism);
+}
+
+/// [`matmul`] on the calling thread alone, for callers that already split work across threads.
+pub fn matmul_single_thread(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Operand,
+    b: Operand,
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    product(m, n, k, a, b, c, accumulate, Parallelism::None);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn product(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Operand,
+    b: Operand,
+    c: &mut [f32],
+    accumulate: bool,
+    parallelism: Parallelism,
+) {
     assert!(a.data.len() >= m * k, "lhs too small");
     assert!(b.data.len() >= k * n, "rhs too small");
     assert!(c.len() >= m * n, "dst too small");
@@ -62,12 +95,6 @@ pub fn matmul(
         (1, k as isize)
     } else {
         (n as isize, 1)
-    };
-    let threads = rayon::current_num_threads();
-    let parallelism = if threads > 1 && m * n * k > 32 * 1024 {
-        Parallelism::Rayon(threads)
-    } else {
-        Parallelism::None
     };
     // SAFETY: the asserts above guarantee every index the strides reach is in bounds, and `c`
     // is borrowed mutably, so it does not alias `a` or `b`.
@@ -127,6 +154,13 @@ mod tests {
             };
             matmul(m, n, k, op(&a, at), op(&b, bt), &mut c, false);
             assert_eq!(c, naive(m, n, k, &a, at, &b, bt), "at {at} bt {bt}");
+            c.fill(1.0);
+            matmul_single_thread(m, n, k, op(&a, at), op(&b, bt), &mut c, false);
+            assert_eq!(
+                c,
+                naive(m, n, k, &a, at, &b, bt),
+                "single thread, at {at} bt {bt}"
+            );
             matmul(m, n, k, op(&a, at), op(&b, bt), &mut c, true);
             let twice: Vec<f32> = naive(m, n, k, &a, at, &b, bt)
                 .iter()

@@ -9,7 +9,7 @@ use ferrite_data::{FACE_PIXELS, FACE_SIZE, NUM_CLASSES};
 use ferrite_model::ArchSpec;
 
 use crate::layers::batchnorm::{BatchNorm, BnCache};
-use crate::layers::conv::{ConvGrads, ConvShape};
+use crate::layers::conv::{ConvGrads, ConvShape, Scratch};
 use crate::layers::dense::DenseGrads;
 use crate::layers::{conv, dense, dropout, pool};
 
@@ -68,8 +68,8 @@ pub struct Trace {
     hidden_outs: Vec<Vec<f32>>,
     hidden_masks: Vec<Vec<f32>>,
     classifier_input: Vec<f32>,
-    /// The im2col buffer, kept between steps.
-    scratch: Vec<f32>,
+    /// The im2col buffers, kept between steps.
+    scratch: Scratch,
 }
 
 /// Gradients of every parameter tensor, in [`Network::params_mut`] order.
@@ -331,7 +331,7 @@ impl Network {
         assert_eq!(x.len(), n * FACE_PIXELS, "input must be n x 48 x 48");
         let mut act = x.to_vec();
         let mut side = FACE_SIZE;
-        let mut scratch = Vec::new();
+        let mut scratch = Scratch::default();
         for block in &self.blocks {
             for layer in block {
                 let shape = ConvShape {

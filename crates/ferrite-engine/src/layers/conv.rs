@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use crate::matmul::{matmul, Operand};
+use crate::matmul::{matmul, matmul_single_thread, Operand};
 
 /// Elements of im2col buffer per chunk (about 32 MB of f32).
 const COL_BUDGET: usize = 8 << 20;
@@ -61,30 +61,49 @@ pub fn weight_to_oihw(w: &[f32], cin: usize, cout: usize) -> Vec<f32> {
     oihw
 }
 
-/// Fills `col` (`images * side * side` rows of `9 * cin`) from `x` (those images, NHWC).
-fn im2col(x: &[f32], s: &ConvShape, images: usize, col: &mut [f32]) {
+/// Fills `col` (`images * side * side` rows of `9 * cin`) from `x` (those images, NHWC), on the
+/// thread pool when `parallel`.
+fn im2col(x: &[f32], s: &ConvShape, images: usize, col: &mut [f32], parallel: bool) {
     let (side, cin, k) = (s.side, s.cin, s.k());
-    col[..images * s.pixels() * k]
-        .par_chunks_mut(k)
-        .enumerate()
-        .for_each(|(row, out)| {
-            let img = row / s.pixels();
-            let h = (row % s.pixels()) / side;
-            let w = row % side;
-            for ky in 0..3 {
-                let y = h + ky;
-                for kx in 0..3 {
-                    let xx = w + kx;
-                    let dst = &mut out[(ky * 3 + kx) * cin..(ky * 3 + kx + 1) * cin];
-                    if y == 0 || y > side || xx == 0 || xx > side {
-                        dst.fill(0.0);
-                    } else {
-                        let src = ((img * side + y - 1) * side + xx - 1) * cin;
-                        dst.copy_from_slice(&x[src..src + cin]);
-                    }
+    let fill_row = |(row, out): (usize, &mut [f32])| {
+        let img = row / s.pixels();
+        let h = (row % s.pixels()) / side;
+        let w = row % side;
+        for ky in 0..3 {
+            let y = h + ky;
+            for kx in 0..3 {
+                let xx = w + kx;
+                let dst = &mut out[(ky * 3 + kx) * cin..(ky * 3 + kx + 1) * cin];
+                if y == 0 || y > side || xx == 0 || xx > side {
+                    dst.fill(0.0);
+                } else {
+                    let src = ((img * side + y - 1) * side + xx - 1) * cin;
+                    dst.copy_from_slice(&x[src..src + cin]);
                 }
             }
-        });
+        }
+    };
+    let col = &mut col[..images * s.pixels() * k];
+    if parallel {
+        col.par_chunks_mut(k).enumerate().for_each(fill_row);
+    } else {
+        col.chunks_mut(k).enumerate().for_each(fill_row);
+    }
+}
+
+/// im2col buffers kept between calls: one per part of a batch that is split across threads.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    buffers: Vec<Vec<f32>>,
+}
+
+impl Scratch {
+    fn buffers(&mut self, parts: usize) -> &mut [Vec<f32>] {
+        if self.buffers.len() < parts {
+            self.buffers.resize_with(parts, Vec::new);
+        }
+        &mut self.buffers[..parts]
+    }
 }
 
 /// Grows `scratch` to hold `len` elements (contents unspecified: every user overwrites them).
@@ -95,15 +114,65 @@ fn scratch_of(scratch: &mut Vec<f32>, len: usize) -> &mut [f32] {
     &mut scratch[..len]
 }
 
-/// `y (n*side*side x cout) = conv(x)`. `scratch` holds the im2col buffer between calls.
-pub fn forward(x: &[f32], w: &[f32], s: &ConvShape, y: &mut [f32], scratch: &mut Vec<f32>) {
+/// How many parts a batch of `n` images is split into, one per thread. Batches smaller than
+/// two images per thread stay whole, and each product inside is spread over the threads instead.
+/// Whole parts keep every thread on its own im2col and product, with no synchronisation inside
+/// them. With 2 threads the reference CNN trained at 95 img/s this way against 88 with parallel
+/// products (three alternating 8-s runs each), and at 62 against 49 while another process
+/// competed for the cores.
+fn batch_parts(n: usize) -> usize {
+    let threads = rayon::current_num_threads();
+    if threads > 1 && n >= 2 * threads {
+        threads
+    } else {
+        1
+    }
+}
+
+/// The shape of `images` of the images of `s`.
+fn with_images(s: &ConvShape, images: usize) -> ConvShape {
+    ConvShape { n: images, ..*s }
+}
+
+/// `y (n*side*side x cout) = conv(x)`. `scratch` holds the im2col buffers between calls.
+pub fn forward(x: &[f32], w: &[f32], s: &ConvShape, y: &mut [f32], scratch: &mut Scratch) {
+    let parts = batch_parts(s.n);
+    if parts == 1 {
+        return forward_part(x, w, s, y, &mut scratch.buffers(1)[0], true);
+    }
+    let per = s.n.div_ceil(parts);
+    x[..s.n * s.pixels() * s.cin]
+        .par_chunks(per * s.pixels() * s.cin)
+        .zip(y[..s.n * s.pixels() * s.cout].par_chunks_mut(per * s.pixels() * s.cout))
+        .zip(scratch.buffers(parts).par_iter_mut())
+        .for_each(|((x, y), col)| {
+            let part = with_images(s, x.len() / (s.pixels() * s.cin));
+            forward_part(x, w, &part, y, col, false);
+        });
+}
+
+/// [`forward`] on the images of `x`, in chunks that bound the im2col buffer; im2col and the
+/// products use the thread pool when `parallel`.
+fn forward_part(
+    x: &[f32],
+    w: &[f32],
+    s: &ConvShape,
+    y: &mut [f32],
+    scratch: &mut Vec<f32>,
+    parallel: bool,
+) {
     let chunk = s.images_per_chunk();
     let col = scratch_of(scratch, chunk * s.pixels() * s.k());
+    let product = if parallel {
+        matmul
+    } else {
+        matmul_single_thread
+    };
     for start in (0..s.n).step_by(chunk) {
         let images = chunk.min(s.n - start);
         let rows = images * s.pixels();
-        im2col(&x[start * s.pixels() * s.cin..], s, images, col);
-        matmul(
+        im2col(&x[start * s.pixels() * s.cin..], s, images, col, parallel);
+        product(
             rows,
             s.cout,
             s.k(),
@@ -145,25 +214,30 @@ pub fn backward(
     dy: &[f32],
     s: &ConvShape,
     grads: ConvGrads,
-    scratch: &mut Vec<f32>,
+    scratch: &mut Scratch,
 ) {
     let ConvGrads { dw, dx } = grads;
-    let chunk = s.images_per_chunk();
-    let col = scratch_of(scratch, chunk * s.pixels() * s.k());
-    for (i, start) in (0..s.n).step_by(chunk).enumerate() {
-        let images = chunk.min(s.n - start);
-        let rows = images * s.pixels();
-        let dy_chunk = &dy[start * s.pixels() * s.cout..][..rows * s.cout];
-        im2col(&x[start * s.pixels() * s.cin..], s, images, col);
-        matmul(
-            s.k(),
-            s.cout,
-            rows,
-            Operand::t(&col[..rows * s.k()]),
-            Operand::plain(dy_chunk),
-            dw,
-            i > 0,
-        );
+    let parts = batch_parts(s.n);
+    if parts == 1 {
+        weight_grad_part(x, dy, s, dw, &mut scratch.buffers(1)[0], true);
+    } else {
+        // Each thread sums its part of the batch; the partial sums are added at the end.
+        let per = s.n.div_ceil(parts);
+        let partials: Vec<Vec<f32>> = x[..s.n * s.pixels() * s.cin]
+            .par_chunks(per * s.pixels() * s.cin)
+            .zip(dy[..s.n * s.pixels() * s.cout].par_chunks(per * s.pixels() * s.cout))
+            .zip(scratch.buffers(parts).par_iter_mut())
+            .map(|((x, dy), col)| {
+                let part = with_images(s, x.len() / (s.pixels() * s.cin));
+                let mut dw = vec![0.0; 9 * s.cin * s.cout];
+                weight_grad_part(x, dy, &part, &mut dw, col, false);
+                dw
+            })
+            .collect();
+        dw.copy_from_slice(&partials[0]);
+        for partial in &partials[1..] {
+            dw.iter_mut().zip(partial).for_each(|(a, b)| *a += b);
+        }
     }
     let Some(dx) = dx else { return };
     // dx is the forward convolution of dy (cout channels in, cin out) with the flipped kernel.
@@ -174,6 +248,39 @@ pub fn backward(
         cout: s.cin,
     };
     forward(dy, &flipped_weight(w, s.cin, s.cout), &back, dx, scratch);
+}
+
+/// `dw = col(x)^T dy` over the images of `x`, chunk by chunk.
+fn weight_grad_part(
+    x: &[f32],
+    dy: &[f32],
+    s: &ConvShape,
+    dw: &mut [f32],
+    scratch: &mut Vec<f32>,
+    parallel: bool,
+) {
+    let chunk = s.images_per_chunk();
+    let col = scratch_of(scratch, chunk * s.pixels() * s.k());
+    let product = if parallel {
+        matmul
+    } else {
+        matmul_single_thread
+    };
+    for (i, start) in (0..s.n).step_by(chunk).enumerate() {
+        let images = chunk.min(s.n - start);
+        let rows = images * s.pixels();
+        let dy_chunk = &dy[start * s.pixels() * s.cout..][..rows * s.cout];
+        im2col(&x[start * s.pixels() * s.cin..], s, images, col, parallel);
+        product(
+            s.k(),
+            s.cout,
+            rows,
+            Operand::t(&col[..rows * s.k()]),
+            Operand::plain(dy_chunk),
+            dw,
+            i > 0,
+        );
+    }
 }
 
 #[cfg(test)]
@@ -207,7 +314,7 @@ mod tests {
             &weight_from_oihw(&oihw, 2, 3),
             &s,
             &mut y,
-            &mut Vec::new(),
+            &mut Scratch::default(),
         );
         for img in 0..2 {
             for h in 0..5i32 {
@@ -253,13 +360,13 @@ mod tests {
             .collect();
         let w: Vec<f32> = (0..9 * 4 * 5).map(|v| ((v * 5) % 9) as f32 - 4.0).collect();
         let mut y = vec![0.0; dy.len()];
-        forward(&x, &w, &s, &mut y, &mut Vec::new());
+        forward(&x, &w, &s, &mut y, &mut Scratch::default());
         let (mut dw, mut dx) = (vec![0.0; w.len()], vec![0.0; x.len()]);
         let grads = ConvGrads {
             dw: &mut dw,
             dx: Some(&mut dx),
         };
-        backward(&x, &w, &dy, &s, grads, &mut Vec::new());
+        backward(&x, &w, &dy, &s, grads, &mut Scratch::default());
         let lhs: f64 = y.iter().zip(&dy).map(|(a, b)| (a * b) as f64).sum();
         let rhs: f64 = x.iter().zip(&dx).map(|(a, b)| (a * b) as f64).sum();
         assert!(
@@ -272,5 +379,44 @@ mod tests {
             (lhs - by_w).abs() < 1e-6 * lhs.abs().max(1.0),
             "{lhs} vs {by_w}"
         );
+    }
+
+    #[test]
+    fn a_batch_split_across_threads_gives_the_same_results() {
+        let s = ConvShape {
+            n: 9,
+            side: 6,
+            cin: 3,
+            cout: 4,
+        };
+        let x: Vec<f32> = (0..9 * 36 * 3)
+            .map(|v| ((v * 7) % 13) as f32 - 6.0)
+            .collect();
+        let dy: Vec<f32> = (0..9 * 36 * 4)
+            .map(|v| ((v * 3) % 11) as f32 - 5.0)
+            .collect();
+        let w: Vec<f32> = (0..9 * 3 * 4).map(|v| ((v * 5) % 9) as f32 - 4.0).collect();
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                assert_eq!(batch_parts(s.n), threads);
+                let mut scratch = Scratch::default();
+                let mut y = vec![0.0; dy.len()];
+                forward(&x, &w, &s, &mut y, &mut scratch);
+                let (mut dw, mut dx) = (vec![0.0; w.len()], vec![0.0; x.len()]);
+                let grads = ConvGrads {
+                    dw: &mut dw,
+                    dx: Some(&mut dx),
+                };
+                backward(&x, &w, &dy, &s, grads, &mut scratch);
+                (y, dw, dx)
+            })
+        };
+        let (whole, split) = (run(1), run(4));
+        // Integer-valued data: every sum is exact, whatever the order.
+        assert_eq!(whole, split);
     }
 }
