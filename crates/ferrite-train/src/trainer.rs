@@ -16,8 +16,7 @@ use ferrite_model::{write_atomically, Engine, ModelCard};
 
 use crate::checkpoint::{self, RunState};
 use crate::learner::{new_learner, Learner, LossSpec};
-use crate::TrainDevice;
-use crate::{class_weights, LrSchedule, Plateau, TrainConfig};
+use crate::{class_weights, LrSchedule, Plateau, TrainConfig, TrainDevice};
 
 /// Why a training run stopped early.
 #[derive(Debug, thiserror::Error)]
