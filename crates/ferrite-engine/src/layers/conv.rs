@@ -287,6 +287,13 @@ fn weight_grad_part(
 mod tests {
     use super::*;
 
+    /// `len` small integers centred on zero (`(i * mul) % modulo - modulo / 2`): exact in f32.
+    fn pattern(len: usize, mul: usize, modulo: usize) -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i * mul) % modulo) as f32 - (modulo / 2) as f32)
+            .collect()
+    }
+
     #[test]
     fn weight_layouts_round_trip() {
         let oihw: Vec<f32> = (0..9 * 3 * 4).map(|v| v as f32).collect();
@@ -304,10 +311,8 @@ mod tests {
             cin: 2,
             cout: 3,
         };
-        let x: Vec<f32> = (0..2 * 25 * 2)
-            .map(|v| ((v * 7) % 11) as f32 - 5.0)
-            .collect();
-        let oihw: Vec<f32> = (0..3 * 2 * 9).map(|v| ((v * 5) % 7) as f32 - 3.0).collect();
+        let x: Vec<f32> = pattern(2 * 25 * 2, 7, 11);
+        let oihw: Vec<f32> = pattern(3 * 2 * 9, 5, 7);
         let mut y = vec![0.0; 2 * 25 * 3];
         forward(
             &x,
@@ -352,13 +357,9 @@ mod tests {
             cin: 4,
             cout: 5,
         };
-        let x: Vec<f32> = (0..3 * 36 * 4)
-            .map(|v| ((v * 7) % 13) as f32 - 6.0)
-            .collect();
-        let dy: Vec<f32> = (0..3 * 36 * 5)
-            .map(|v| ((v * 3) % 11) as f32 - 5.0)
-            .collect();
-        let w: Vec<f32> = (0..9 * 4 * 5).map(|v| ((v * 5) % 9) as f32 - 4.0).collect();
+        let x: Vec<f32> = pattern(3 * 36 * 4, 7, 13);
+        let dy: Vec<f32> = pattern(3 * 36 * 5, 3, 11);
+        let w: Vec<f32> = pattern(9 * 4 * 5, 5, 9);
         let mut y = vec![0.0; dy.len()];
         forward(&x, &w, &s, &mut y, &mut Scratch::default());
         let (mut dw, mut dx) = (vec![0.0; w.len()], vec![0.0; x.len()]);
@@ -389,13 +390,9 @@ mod tests {
             cin: 3,
             cout: 4,
         };
-        let x: Vec<f32> = (0..9 * 36 * 3)
-            .map(|v| ((v * 7) % 13) as f32 - 6.0)
-            .collect();
-        let dy: Vec<f32> = (0..9 * 36 * 4)
-            .map(|v| ((v * 3) % 11) as f32 - 5.0)
-            .collect();
-        let w: Vec<f32> = (0..9 * 3 * 4).map(|v| ((v * 5) % 9) as f32 - 4.0).collect();
+        let x: Vec<f32> = pattern(9 * 36 * 3, 7, 13);
+        let dy: Vec<f32> = pattern(9 * 36 * 4, 3, 11);
+        let w: Vec<f32> = pattern(9 * 3 * 4, 5, 9);
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
