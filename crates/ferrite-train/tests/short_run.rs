@@ -6,7 +6,10 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 
 use ferrite_model::{ArchSpec, Engine};
-use ferrite_train::{train, Augmenter, ClassWeighting, LrSchedule, TrainConfig, TrainDevice};
+use ferrite_train::{
+    train, Augmenter, ClassWeighting, LrSchedule, TrainConfig, TrainDevice, TrainError,
+    TrainOutcome,
+};
 use image::{GrayImage, Luma};
 
 /// burn seeds one global RNG per device: runs in this file take turns so each stays repeatable.
@@ -56,6 +59,16 @@ fn synthetic_dataset(root: &Path, per_class: usize) {
     }
 }
 
+/// `train` with no stop request.
+fn run_to_end(
+    data: &Path,
+    out: &Path,
+    config: &TrainConfig,
+    resume: bool,
+) -> Result<TrainOutcome, TrainError> {
+    train(data, out, config, resume, &AtomicBool::new(false))
+}
+
 fn tiny_config(epochs: usize) -> TrainConfig {
     let mut arch = ArchSpec::reference();
     arch.name = "tiny".into();
@@ -102,14 +115,7 @@ fn learns_on(engine: Engine) {
         schedule: LrSchedule::Plateau,
         ..tiny_config(6)
     };
-    let outcome = train(
-        data.path(),
-        out.path(),
-        &config,
-        false,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let outcome = run_to_end(data.path(), out.path(), &config, false).unwrap();
     let (best, _) = outcome.best.unwrap();
     assert!(
         best > 0.8,
@@ -152,14 +158,13 @@ fn resume_repeats_on(engine: Engine) {
     };
     let data = tempfile::tempdir().unwrap();
     synthetic_dataset(data.path(), 8);
-    let never = AtomicBool::new(false);
 
     let straight = tempfile::tempdir().unwrap();
-    train(data.path(), straight.path(), &tiny_config(2), false, &never).unwrap();
+    run_to_end(data.path(), straight.path(), &tiny_config(2), false).unwrap();
 
     let resumed = tempfile::tempdir().unwrap();
-    train(data.path(), resumed.path(), &tiny_config(1), false, &never).unwrap();
-    let outcome = train(data.path(), resumed.path(), &tiny_config(2), true, &never).unwrap();
+    run_to_end(data.path(), resumed.path(), &tiny_config(1), false).unwrap();
+    let outcome = run_to_end(data.path(), resumed.path(), &tiny_config(2), true).unwrap();
     assert_eq!(outcome.epochs_done, 2);
 
     // Same seed, same data: the resumed run's history equals the uninterrupted one's, except
@@ -188,14 +193,7 @@ fn a_stop_request_saves_a_checkpoint_and_reports_interruption() {
     assert_eq!(outcome.epochs_done, 0);
     assert!(out.path().join("checkpoint/state.json").is_file());
     // Resuming picks up at epoch 1 and finishes.
-    let outcome = train(
-        data.path(),
-        out.path(),
-        &tiny_config(1),
-        true,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let outcome = run_to_end(data.path(), out.path(), &tiny_config(1), true).unwrap();
     assert_eq!(outcome.epochs_done, 1);
 }
 
@@ -207,31 +205,16 @@ fn invalid_configs_and_private_test_validation_are_refused() {
     let out = tempfile::tempdir().unwrap();
     let mut config = tiny_config(1);
     config.val_split = "private-test".into();
-    let err = train(
-        data.path(),
-        out.path(),
-        &config,
-        false,
-        &AtomicBool::new(false),
-    )
-    .unwrap_err();
+    let err = run_to_end(data.path(), out.path(), &config, false).unwrap_err();
     assert!(err.to_string().contains("PrivateTest"), "{err}");
     let mut config = tiny_config(1);
     config.batch_size = 0;
-    assert!(train(
-        data.path(),
-        out.path(),
-        &config,
-        false,
-        &AtomicBool::new(false)
-    )
-    .is_err());
-    let err = train(
+    assert!(run_to_end(data.path(), out.path(), &config, false).is_err());
+    let err = run_to_end(
         &data.path().join("missing"),
         out.path(),
         &tiny_config(1),
         false,
-        &AtomicBool::new(false),
     )
     .unwrap_err();
     assert!(err.to_string().contains("missing"), "{err}");
@@ -250,8 +233,7 @@ fn a_time_limit_ends_the_run_early_with_a_saved_model() {
         time_limit: Some(0.001),
         ..tiny_config(5)
     };
-    let never = AtomicBool::new(false);
-    let outcome = train(data.path(), out.path(), &config, false, &never).unwrap();
+    let outcome = run_to_end(data.path(), out.path(), &config, false).unwrap();
     assert_eq!(outcome.epochs_done, 2);
     assert!(out.path().join("model.safetensors").exists());
 }
@@ -267,14 +249,8 @@ fn training_on_vulkan_without_the_feature_says_how_to_build_it() {
         device: TrainDevice::Vulkan,
         ..tiny_config(1)
     };
-    let err = train(
-        data.path(),
-        out.path(),
-        &config,
-        false,
-        &AtomicBool::new(false),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = run_to_end(data.path(), out.path(), &config, false)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("--features vulkan"), "{err}");
 }

@@ -129,6 +129,15 @@ fn batch_parts(n: usize) -> usize {
     }
 }
 
+/// The matrix product to use: spread over the thread pool, or on the calling thread alone.
+fn product_on(parallel: bool) -> fn(usize, usize, usize, Operand, Operand, &mut [f32], bool) {
+    if parallel {
+        matmul
+    } else {
+        matmul_single_thread
+    }
+}
+
 /// The shape of `images` of the images of `s`.
 fn with_images(s: &ConvShape, images: usize) -> ConvShape {
     ConvShape { n: images, ..*s }
@@ -163,11 +172,7 @@ fn forward_part(
 ) {
     let chunk = s.images_per_chunk();
     let col = scratch_of(scratch, chunk * s.pixels() * s.k());
-    let product = if parallel {
-        matmul
-    } else {
-        matmul_single_thread
-    };
+    let product = product_on(parallel);
     for start in (0..s.n).step_by(chunk) {
         let images = chunk.min(s.n - start);
         let rows = images * s.pixels();
@@ -261,11 +266,7 @@ fn weight_grad_part(
 ) {
     let chunk = s.images_per_chunk();
     let col = scratch_of(scratch, chunk * s.pixels() * s.k());
-    let product = if parallel {
-        matmul
-    } else {
-        matmul_single_thread
-    };
+    let product = product_on(parallel);
     for (i, start) in (0..s.n).step_by(chunk).enumerate() {
         let images = chunk.min(s.n - start);
         let rows = images * s.pixels();
