@@ -36,6 +36,31 @@ impl Augmenter {
         }
     }
 
+    /// Half the report's ranges (rotation 10, shifts 0.1, shear 0.1, zoom 0.1) and the flip:
+    /// for short runs, where the report's ranges keep a network from fitting the training set.
+    pub fn light() -> Augmenter {
+        Augmenter {
+            rotation_deg: 10.0,
+            shift: 0.1,
+            shear: 0.1,
+            zoom: 0.1,
+            ..Augmenter::report()
+        }
+    }
+
+    /// Names accepted by [`Augmenter::preset`].
+    pub const PRESET_NAMES: [&'static str; 3] = ["report", "light", "none"];
+
+    /// The augmentation preset called `name` (one of [`Augmenter::PRESET_NAMES`]).
+    pub fn preset(name: &str) -> Option<Augmenter> {
+        match name {
+            "report" => Some(Augmenter::report()),
+            "light" => Some(Augmenter::light()),
+            "none" => Some(Augmenter::none()),
+            _ => None,
+        }
+    }
+
     /// No augmentation at all (inputs pass through unchanged).
     pub fn none() -> Augmenter {
         Augmenter {
@@ -187,6 +212,33 @@ mod tests {
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));
         assert!(run(9).iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn the_light_preset_moves_pixels_less_than_the_report_preset() {
+        let face = gradient_face();
+        let identity: Vec<f32> = face.iter().map(|&v| v as f32 / 255.0).collect();
+        // Mean absolute change per pixel over many draws, flips excluded (they move both alike).
+        let mean_change = |aug: Augmenter| {
+            let aug = Augmenter { flip: false, ..aug };
+            let mut rng = ChaCha8Rng::seed_from_u64(11);
+            let mut out = vec![0.0; FACE_PIXELS];
+            let mut total = 0.0f64;
+            for _ in 0..200 {
+                aug.apply(&face, &mut out, &mut rng);
+                total += out
+                    .iter()
+                    .zip(&identity)
+                    .map(|(a, b)| (a - b).abs() as f64)
+                    .sum::<f64>();
+            }
+            total / (200 * FACE_PIXELS) as f64
+        };
+        let light = mean_change(Augmenter::preset("light").unwrap());
+        let report = mean_change(Augmenter::preset("report").unwrap());
+        assert!(light > 0.0 && light < 0.75 * report, "{light} vs {report}");
+        assert_eq!(Augmenter::preset("none"), Some(Augmenter::none()));
+        assert_eq!(Augmenter::preset("heavy"), None);
     }
 
     #[test]

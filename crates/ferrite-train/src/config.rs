@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 use ferrite_model::{ArchSpec, Engine};
@@ -66,6 +68,11 @@ pub struct TrainConfig {
     /// epoch's pace (never more than `epochs`); the schedule follows the new length.
     #[serde(default)]
     pub time_limit: Option<f64>,
+    /// A model folder whose weights a new run starts from instead of a random initialisation
+    /// (fine-tuning, or another schedule cycle after a finished run); the optimizer starts
+    /// fresh. Ignored on resume, where the checkpoint holds the weights.
+    #[serde(default)]
+    pub init: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -86,6 +93,7 @@ impl Default for TrainConfig {
             val_split: "public-test".into(),
             limit: None,
             time_limit: None,
+            init: None,
         }
     }
 }

@@ -39,6 +39,8 @@ pub(crate) trait Learner {
     fn logits(&self, input: Vec<f32>, n: usize) -> Vec<f32>;
     /// Writes `model.safetensors` and `card.json` to `dir`.
     fn save_model(&self, dir: &Path, card: ModelCard) -> Result<(), String>;
+    /// Replaces the network's weights with those of the model folder `dir` (same architecture).
+    fn load_weights(&mut self, dir: &Path) -> Result<(), String>;
     /// Writes network and optimizer state into the checkpoint folder.
     fn save_checkpoint(&self, dir: &Path) -> Result<(), String>;
     /// Restores network and optimizer state from the checkpoint folder.
@@ -159,6 +161,13 @@ impl Learner for BurnLearner {
         .map_err(|e| e.to_string())
     }
 
+    fn load_weights(&mut self, dir: &Path) -> Result<(), String> {
+        self.net = ModelBundle::load(dir, &self.device)
+            .map_err(|e| e.to_string())?
+            .net;
+        Ok(())
+    }
+
     fn save_checkpoint(&self, dir: &Path) -> Result<(), String> {
         let net = dir.join("net.bpk");
         let tmp = dir.join("net.bpk.tmp");
@@ -222,6 +231,13 @@ impl Learner for EngineLearner {
         write_atomically(&dir.join(WEIGHTS_FILE), &self.net.to_safetensors())
             .map_err(|e| e.to_string())?;
         ModelBundle::save_card(dir, &card).map_err(|e| e.to_string())
+    }
+
+    fn load_weights(&mut self, dir: &Path) -> Result<(), String> {
+        let path = dir.join(WEIGHTS_FILE);
+        let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
+        self.net = Network::from_safetensors(&self.net.arch, &bytes).map_err(|e| io(&path, e))?;
+        Ok(())
     }
 
     fn save_checkpoint(&self, dir: &Path) -> Result<(), String> {

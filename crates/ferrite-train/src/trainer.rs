@@ -12,7 +12,7 @@ use ferrite_data::{
     face_to_input, load_dataset, DataError, Dataset, Emotion, Split, FACE_PIXELS, NUM_CLASSES,
 };
 use ferrite_eval::{plot_history, ConfusionMatrix, EvalReport, HistoryPoint};
-use ferrite_model::{write_atomically, Engine, ModelCard};
+use ferrite_model::{write_atomically, ArchSpec, Engine, ModelBundle, ModelCard};
 
 use crate::checkpoint::{self, RunState};
 use crate::learner::{new_learner, Learner, LossSpec};
@@ -96,6 +96,9 @@ pub fn train(
 
     let mut learner = new_learner(config.engine, config.device, &config.arch, config.seed)
         .map_err(TrainError::Config)?;
+    if let (Some(init), false) = (&config.init, resume) {
+        start_from(learner.as_mut(), init, &config.arch)?;
+    }
     let ckpt_dir = checkpoint::checkpoint_dir(out);
     let mut state = RunState {
         config: config.clone(),
@@ -252,6 +255,23 @@ pub fn train(
         interrupted,
         seconds: state.epoch_seconds.iter().sum(),
     })
+}
+
+/// Loads the weights of the model folder `dir` into `learner`, after checking that the model
+/// is the architecture being trained.
+fn start_from(learner: &mut dyn Learner, dir: &Path, arch: &ArchSpec) -> Result<(), TrainError> {
+    let card = ModelBundle::read_card(dir).map_err(|e| TrainError::Config(e.to_string()))?;
+    if &card.arch != arch {
+        return Err(TrainError::Config(format!(
+            "cannot start from {}: it is architecture `{}`, not `{}`",
+            dir.display(),
+            card.arch.name,
+            arch.name
+        )));
+    }
+    learner.load_weights(dir).map_err(TrainError::Io)?;
+    println!("starting from the weights of {}", dir.display());
+    Ok(())
 }
 
 /// The last epoch that a budget of `limit` seconds reaches when `elapsed` have gone and epochs

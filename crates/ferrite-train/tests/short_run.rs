@@ -254,3 +254,67 @@ fn training_on_vulkan_without_the_feature_says_how_to_build_it() {
         .to_string();
     assert!(err.contains("--features vulkan"), "{err}");
 }
+
+#[test]
+fn a_run_can_start_from_a_trained_model() {
+    starts_from_a_trained_model_on(Engine::Burn);
+    starts_from_a_trained_model_on(Engine::Ferrite);
+}
+
+fn starts_from_a_trained_model_on(engine: Engine) {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let data = tempfile::tempdir().unwrap();
+    synthetic_dataset(data.path(), 24);
+    let trained = tempfile::tempdir().unwrap();
+    let config = TrainConfig {
+        engine,
+        batch_size: 8,
+        schedule: LrSchedule::Plateau,
+        ..tiny_config(6)
+    };
+    let (trained_acc, _) = run_to_end(data.path(), trained.path(), &config, false)
+        .unwrap()
+        .best
+        .unwrap();
+    assert!(trained_acc > 0.8, "{trained_acc}");
+
+    // With a rate too small to learn anything in one epoch, a run started from the trained
+    // model keeps its accuracy and a run from random weights does not have it.
+    let frozen = |init: Option<&Path>| {
+        let out = tempfile::tempdir().unwrap();
+        let config = TrainConfig {
+            lr: 1e-9,
+            init: init.map(Path::to_path_buf),
+            ..config.clone()
+        };
+        let (acc, _) = run_to_end(data.path(), out.path(), &config, false)
+            .unwrap()
+            .best
+            .unwrap();
+        let card: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.path().join("card.json")).unwrap())
+                .unwrap();
+        (acc, card["training"]["config"]["init"].clone())
+    };
+    let (started_acc, recorded) = frozen(Some(trained.path()));
+    assert!(started_acc > 0.8, "{engine:?}: {started_acc}");
+    assert_eq!(recorded, trained.path().to_str().unwrap());
+    let (fresh_acc, recorded) = frozen(None);
+    assert!(fresh_acc < 0.7, "{engine:?}: {fresh_acc}");
+    assert!(recorded.is_null());
+
+    // Another architecture is refused with the folder's name.
+    let mut other = TrainConfig {
+        init: Some(trained.path().to_path_buf()),
+        ..config.clone()
+    };
+    other.arch.blocks[1].channels = 12;
+    let out = tempfile::tempdir().unwrap();
+    let err = run_to_end(data.path(), out.path(), &other, false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cannot start from") && err.contains(&*trained.path().to_string_lossy()),
+        "{err}"
+    );
+}

@@ -48,9 +48,10 @@ pub struct TrainArgs {
     /// Class weights against imbalance: none, balanced (the report's) or sqrt.
     #[arg(long, default_value = "sqrt")]
     class_weights: ClassWeighting,
-    /// Turn off augmentation.
-    #[arg(long)]
-    no_augment: bool,
+    /// Augmentation: report (rotation 20, shifts/shear/zoom 0.2, flip), light (half those
+    /// ranges, flip) or none.
+    #[arg(long, default_value = "report", value_parser = parse_augment)]
+    augment: Augmenter,
     /// Probability of random erasing per image.
     #[arg(long, default_value_t = 0.0)]
     erase: f32,
@@ -68,6 +69,10 @@ pub struct TrainArgs {
     /// --epochs.
     #[arg(long)]
     time_limit: Option<f64>,
+    /// Start from the weights of this model folder (same architecture) instead of a random
+    /// initialisation; the optimizer and the schedule start fresh.
+    #[arg(long)]
+    init: Option<PathBuf>,
     /// Continue from OUT/checkpoint.
     #[arg(long)]
     resume: bool,
@@ -85,6 +90,15 @@ fn parse_arch(name: &str) -> Result<ArchSpec, String> {
     })
 }
 
+fn parse_augment(name: &str) -> Result<Augmenter, String> {
+    Augmenter::preset(name).ok_or_else(|| {
+        format!(
+            "unknown augmentation `{name}` (one of {})",
+            Augmenter::PRESET_NAMES.join(", ")
+        )
+    })
+}
+
 /// Runs `ferrite train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     if let Some(threads) = args.threads {
@@ -93,13 +107,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             .build_global()
             .context("setting the thread count")?;
     }
-    let augment = if args.no_augment {
-        Augmenter::none()
-    } else {
-        Augmenter {
-            erase_prob: args.erase,
-            ..Augmenter::report()
-        }
+    let augment = Augmenter {
+        erase_prob: args.erase,
+        ..args.augment
     };
     let config = TrainConfig {
         arch: args.arch,
@@ -117,6 +127,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         val_split: args.val_split,
         limit: args.limit,
         time_limit: args.time_limit,
+        init: args.init,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
