@@ -292,8 +292,7 @@ fn starts_from_a_trained_model_on(engine: Engine) {
             .best
             .unwrap();
         let card: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(out.path().join("card.json")).unwrap())
-                .unwrap();
+            serde_json::from_slice(&std::fs::read(out.path().join("card.json")).unwrap()).unwrap();
         (acc, card["training"]["config"]["init"].clone())
     };
     let (started_acc, recorded) = frozen(Some(trained.path()));
