@@ -4,6 +4,7 @@
 //! reference model.
 
 pub mod adam;
+mod buffers;
 mod classify;
 pub mod layers;
 pub mod loss;

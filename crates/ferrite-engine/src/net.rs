@@ -8,6 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use ferrite_data::{FACE_PIXELS, FACE_SIZE, NUM_CLASSES};
 use ferrite_model::ArchSpec;
 
+use crate::buffers::BufferPool;
 use crate::layers::batchnorm::{BatchNorm, BnCache};
 use crate::layers::conv::{ConvGrads, ConvShape, Scratch};
 use crate::layers::dense::DenseGrads;
@@ -70,6 +71,38 @@ pub struct Trace {
     classifier_input: Vec<f32>,
     /// The im2col buffers, kept between steps.
     scratch: Scratch,
+    /// Activation and gradient buffers recycled between steps.
+    pool: BufferPool,
+}
+
+impl Trace {
+    /// Starts a step on `n` images: the last step's buffers go back to the pool.
+    fn start_step(&mut self, n: usize) {
+        let old = std::mem::take(self);
+        self.n = n;
+        self.scratch = old.scratch;
+        self.pool = old.pool;
+        self.pool.give(
+            old.conv_inputs
+                .into_iter()
+                .chain(old.conv_bn.into_iter().map(|c| c.xhat))
+                .chain(old.pool_inputs)
+                .chain(old.block_masks)
+                .chain(old.hidden_inputs)
+                .chain(old.hidden_bn.into_iter().map(|c| c.xhat))
+                .chain(old.hidden_outs)
+                .chain(old.hidden_masks)
+                .chain([old.classifier_input]),
+        );
+    }
+
+    /// A cache for a batch norm over `len` elements, its buffer from the pool.
+    fn bn_cache(&mut self, len: usize) -> BnCache {
+        BnCache {
+            xhat: self.pool.take(len),
+            inv_std: Vec::new(),
+        }
+    }
 }
 
 /// Gradients of every parameter tensor, in [`Network::params_mut`] order.
@@ -149,12 +182,9 @@ impl Network {
     /// statistics, running statistics updated, dropout drawn from `seed`. Returns the logits.
     pub fn forward_train(&mut self, x: &[f32], n: usize, seed: u64, trace: &mut Trace) -> Vec<f32> {
         assert_eq!(x.len(), n * FACE_PIXELS, "input must be n x 48 x 48");
-        *trace = Trace {
-            n,
-            scratch: std::mem::take(&mut trace.scratch),
-            ..Trace::default()
-        };
-        let mut act = x.to_vec();
+        trace.start_step(n);
+        let mut act = trace.pool.take(x.len());
+        act.copy_from_slice(x);
         let mut side = FACE_SIZE;
         let mut mask_seed = seed;
         let mut next_seed = || {
@@ -171,40 +201,41 @@ impl Network {
                     cin: layer.cin,
                     cout: layer.cout,
                 };
-                let mut y = vec![0.0; n * side * side * layer.cout];
+                let mut y = trace.pool.take(n * side * side * layer.cout);
                 conv::forward(&act, &layer.weight, &shape, &mut y, &mut trace.scratch);
-                let mut cache = BnCache::default();
-                let mut out = vec![0.0; y.len()];
+                let mut cache = trace.bn_cache(y.len());
+                let mut out = trace.pool.take(y.len());
                 layer.bn.forward_train(&y, &mut out, &mut cache);
+                trace.pool.give([y]);
                 trace.conv_inputs.push(std::mem::replace(&mut act, out));
                 trace.conv_bn.push(cache);
             }
             let c = block.last().map_or(1, |l| l.cout);
             let half = side / 2;
-            let mut pooled = vec![0.0; n * half * half * c];
+            let mut pooled = trace.pool.take(n * half * half * c);
             let mut arg = vec![0u8; pooled.len()];
             pool::forward(&act, n, side, c, &mut pooled, &mut arg);
             trace.pool_inputs.push(std::mem::replace(&mut act, pooled));
             trace.pool_args.push(arg);
-            let mask = dropout::forward(&mut act, self.arch.conv_dropout, next_seed());
+            let mut mask = trace.pool.take(act.len());
+            dropout::forward(&mut act, self.arch.conv_dropout, next_seed(), &mut mask);
             trace.block_masks.push(mask);
             side = half;
         }
         for layer in &mut self.hidden {
-            let mut y = vec![0.0; n * layer.out];
+            let mut y = trace.pool.take(n * layer.out);
             dense::forward(&act, &layer.weight, None, n, layer.inp, &mut y);
-            let mut cache = BnCache::default();
-            let mut out = vec![0.0; y.len()];
+            let mut cache = trace.bn_cache(y.len());
+            let mut out = trace.pool.take(y.len());
             layer.bn.forward_train(&y, &mut out, &mut cache);
+            trace.pool.give([y]);
             trace.hidden_inputs.push(std::mem::take(&mut act));
             trace.hidden_bn.push(cache);
             trace.hidden_outs.push(out.clone());
             act = out;
-            trace.hidden_masks.push(dropout::forward(
-                &mut act,
-                self.arch.fc_dropout,
-                next_seed(),
-            ));
+            let mut mask = trace.pool.take(act.len());
+            dropout::forward(&mut act, self.arch.fc_dropout, next_seed(), &mut mask);
+            trace.hidden_masks.push(mask);
         }
         let logits = self.classify(&act, n);
         trace.classifier_input = act;
@@ -219,7 +250,7 @@ impl Network {
         let inp = trace.classifier_input.len() / n;
         let mut dw_cls = vec![0.0; self.classifier_weight.len()];
         let mut db_cls = vec![0.0; NUM_CLASSES];
-        let mut d = vec![0.0; n * inp];
+        let mut d = trace.pool.take(n * inp);
         dense::backward(
             &trace.classifier_input,
             &self.classifier_weight,
@@ -244,7 +275,7 @@ impl Network {
                 &mut dbeta,
             );
             let mut dw = vec![0.0; layer.weight.len()];
-            let mut dx = vec![0.0; n * layer.inp];
+            let mut dx = trace.pool.take(n * layer.inp);
             dense::backward(
                 &trace.hidden_inputs[i],
                 &layer.weight,
@@ -257,7 +288,7 @@ impl Network {
                     dx: Some(&mut dx),
                 },
             );
-            d = dx;
+            trace.pool.give([std::mem::replace(&mut d, dx)]);
             hidden_grads.push([dw, dgamma, dbeta]);
         }
         hidden_grads.reverse();
@@ -267,9 +298,9 @@ impl Network {
             dropout::backward(&mut d, &trace.block_masks[b]);
             let c = block.last().map_or(1, |l| l.cout);
             let full = side * 2;
-            let mut dconv = vec![0.0; n * full * full * c];
+            let mut dconv = trace.pool.take(n * full * full * c);
             pool::backward(&d, &trace.pool_args[b], n, full, c, &mut dconv);
-            d = dconv;
+            trace.pool.give([std::mem::replace(&mut d, dconv)]);
             side = full;
             for (j, layer) in block.iter().enumerate().rev() {
                 conv_index -= 1;
@@ -298,7 +329,7 @@ impl Network {
                 let mut dx = if first {
                     Vec::new()
                 } else {
-                    vec![0.0; n * side * side * layer.cin]
+                    trace.pool.take(n * side * side * layer.cin)
                 };
                 conv::backward(
                     &trace.conv_inputs[conv_index],
@@ -311,7 +342,7 @@ impl Network {
                     },
                     &mut trace.scratch,
                 );
-                d = dx;
+                trace.pool.give([std::mem::replace(&mut d, dx)]);
                 conv_grads.push([dw, dgamma, dbeta]);
             }
         }

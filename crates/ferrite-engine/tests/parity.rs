@@ -233,3 +233,30 @@ fn predictions_match_burns_classifier_with_and_without_flip() {
         }
     }
 }
+
+#[test]
+fn a_trace_reused_across_steps_gives_the_same_results_as_a_fresh_one() {
+    let arch = small_arch();
+    let device = Device::flex();
+    let start = to_engine(&FerNet::new(&arch, &device), &arch);
+    // Batches of different sizes, so recycled buffers both match and miss.
+    let steps = [(12, 1), (5, 2), (12, 3)];
+    let run = |reuse: bool| {
+        let mut net = start.clone();
+        let mut trace = Trace::default();
+        let mut out = Vec::new();
+        for (n, seed) in steps {
+            if !reuse {
+                trace = Trace::default();
+            }
+            let x = faces(n, seed);
+            let y = labels(n);
+            let logits = net.forward_train(&x, n, seed as u64, &mut trace);
+            let (_, dlogits) = softmax_cross_entropy(&logits, &y, &[1.0; 7], 0.1);
+            let grads = net.backward(&mut trace, &dlogits);
+            out.push((logits, grads));
+        }
+        out
+    };
+    assert_eq!(run(true), run(false));
+}
