@@ -66,7 +66,6 @@ pub struct Trace {
     block_masks: Vec<Vec<f32>>,
     hidden_inputs: Vec<Vec<f32>>,
     hidden_bn: Vec<BnCache>,
-    hidden_outs: Vec<Vec<f32>>,
     hidden_masks: Vec<Vec<f32>>,
     classifier_input: Vec<f32>,
     /// The im2col buffers, kept between steps.
@@ -90,7 +89,6 @@ impl Trace {
                 .chain(old.block_masks)
                 .chain(old.hidden_inputs)
                 .chain(old.hidden_bn.into_iter().map(|c| c.xhat))
-                .chain(old.hidden_outs)
                 .chain(old.hidden_masks)
                 .chain([old.classifier_input]),
         );
@@ -231,7 +229,6 @@ impl Network {
             trace.pool.give([y]);
             trace.hidden_inputs.push(std::mem::take(&mut act));
             trace.hidden_bn.push(cache);
-            trace.hidden_outs.push(out.clone());
             act = out;
             let mut mask = trace.pool.take(act.len());
             dropout::forward(&mut act, self.arch.fc_dropout, next_seed(), &mut mask);
@@ -267,13 +264,9 @@ impl Network {
             dropout::backward(&mut d, &trace.hidden_masks[i]);
             let mut dgamma = vec![0.0; layer.out];
             let mut dbeta = vec![0.0; layer.out];
-            layer.bn.backward(
-                &trace.hidden_outs[i],
-                &mut d,
-                &trace.hidden_bn[i],
-                &mut dgamma,
-                &mut dbeta,
-            );
+            layer
+                .bn
+                .backward(&mut d, &trace.hidden_bn[i], &mut dgamma, &mut dbeta);
             let mut dw = vec![0.0; layer.weight.len()];
             let mut dx = trace.pool.take(n * layer.inp);
             dense::backward(
@@ -302,22 +295,13 @@ impl Network {
             pool::backward(&d, &trace.pool_args[b], n, full, c, &mut dconv);
             trace.pool.give([std::mem::replace(&mut d, dconv)]);
             side = full;
-            for (j, layer) in block.iter().enumerate().rev() {
+            for layer in block.iter().rev() {
                 conv_index -= 1;
-                let out = if j + 1 < block.len() {
-                    &trace.conv_inputs[conv_index + 1]
-                } else {
-                    &trace.pool_inputs[b]
-                };
                 let mut dgamma = vec![0.0; layer.cout];
                 let mut dbeta = vec![0.0; layer.cout];
-                layer.bn.backward(
-                    out,
-                    &mut d,
-                    &trace.conv_bn[conv_index],
-                    &mut dgamma,
-                    &mut dbeta,
-                );
+                layer
+                    .bn
+                    .backward(&mut d, &trace.conv_bn[conv_index], &mut dgamma, &mut dbeta);
                 let shape = ConvShape {
                     n,
                     side,

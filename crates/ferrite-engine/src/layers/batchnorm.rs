@@ -98,24 +98,27 @@ impl BatchNorm {
         (scale, shift)
     }
 
-    /// Backward through ReLU and batch norm. `out` is the forward output (for the ReLU mask);
-    /// `dout` becomes `dx` in place; `dgamma`, `dbeta` are overwritten.
+    /// Backward through ReLU and batch norm: `dout` becomes `dx` in place; `dgamma`, `dbeta`
+    /// are overwritten. The ReLU's mask comes from `cache.xhat` (its input was
+    /// `gamma * xhat + beta`, computed as the forward pass did), so the forward output need not be
+    /// read, and no pass of its own applies it.
     pub fn backward(
         &self,
-        out: &[f32],
         dout: &mut [f32],
         cache: &BnCache,
         dgamma: &mut [f32],
         dbeta: &mut [f32],
     ) {
         let c = self.channels();
-        let rows = (out.len() / c) as f32;
-        // Through the ReLU.
-        dout.par_iter_mut().zip(out.par_iter()).for_each(|(d, &o)| {
-            if o <= 0.0 {
-                *d = 0.0;
+        let rows = (dout.len() / c) as f32;
+        let (gamma, beta) = (&self.gamma, &self.beta);
+        let through_relu = |d: f32, xh: f32, j: usize| {
+            if gamma[j] * xh + beta[j] > 0.0 {
+                d
+            } else {
+                0.0
             }
-        });
+        };
         let (sum_d, sum_dx) = dout
             .par_chunks(c * 64)
             .zip(cache.xhat.par_chunks(c * 64))
@@ -124,8 +127,9 @@ impl BatchNorm {
                 |(mut sd, mut sdx), (d, xh)| {
                     for (d, xh) in d.chunks(c).zip(xh.chunks(c)) {
                         for j in 0..c {
-                            sd[j] += d[j] as f64;
-                            sdx[j] += (d[j] * xh[j]) as f64;
+                            let d = through_relu(d[j], xh[j], j);
+                            sd[j] += d as f64;
+                            sdx[j] += (d * xh[j]) as f64;
                         }
                     }
                     (sd, sdx)
@@ -144,7 +148,8 @@ impl BatchNorm {
             .for_each(|(d, xh)| {
                 for (d, xh) in d.chunks_mut(c).zip(xh.chunks(c)) {
                     for j in 0..c {
-                        d[j] = k[j] * (rows * d[j] - dbeta[j] - xh[j] * dgamma[j]);
+                        let g = through_relu(d[j], xh[j], j);
+                        d[j] = k[j] * (rows * g - dbeta[j] - xh[j] * dgamma[j]);
                     }
                 }
             });
