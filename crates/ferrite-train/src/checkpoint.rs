@@ -29,6 +29,9 @@ pub struct RunState {
     pub plateau: Plateau,
     /// Best validation accuracy and its epoch.
     pub best: Option<(f64, usize)>,
+    /// The `training` section of the card of the model the run started from (`--init`).
+    #[serde(default)]
+    pub started_from: Option<serde_json::Value>,
 }
 
 const STATE: &str = "state.json";

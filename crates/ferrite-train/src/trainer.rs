@@ -96,9 +96,10 @@ pub fn train(
 
     let mut learner = new_learner(config.engine, config.device, &config.arch, config.seed)
         .map_err(TrainError::Config)?;
-    if let (Some(init), false) = (&config.init, resume) {
-        start_from(learner.as_mut(), init, &config.arch)?;
-    }
+    let started_from = match (&config.init, resume) {
+        (Some(init), false) => Some(start_from(learner.as_mut(), init, &config.arch)?),
+        _ => None,
+    };
     let ckpt_dir = checkpoint::checkpoint_dir(out);
     let mut state = RunState {
         config: config.clone(),
@@ -108,6 +109,7 @@ pub fn train(
         epoch_seconds: Vec::new(),
         plateau: Plateau::new(config.plateau_patience),
         best: None,
+        started_from,
     };
     if resume {
         let s = checkpoint::load(&ckpt_dir, learner.as_mut()).map_err(TrainError::Io)?;
@@ -258,8 +260,12 @@ pub fn train(
 }
 
 /// Loads the weights of the model folder `dir` into `learner`, after checking that the model
-/// is the architecture being trained.
-fn start_from(learner: &mut dyn Learner, dir: &Path, arch: &ArchSpec) -> Result<(), TrainError> {
+/// is the architecture being trained. Returns the `training` section of its card (provenance).
+fn start_from(
+    learner: &mut dyn Learner,
+    dir: &Path,
+    arch: &ArchSpec,
+) -> Result<serde_json::Value, TrainError> {
     let card = ModelBundle::read_card(dir).map_err(|e| TrainError::Config(e.to_string()))?;
     if &card.arch != arch {
         return Err(TrainError::Config(format!(
@@ -271,7 +277,7 @@ fn start_from(learner: &mut dyn Learner, dir: &Path, arch: &ArchSpec) -> Result<
     }
     learner.load_weights(dir).map_err(TrainError::Io)?;
     println!("starting from the weights of {}", dir.display());
-    Ok(())
+    Ok(card.training)
 }
 
 /// The last epoch that a budget of `limit` seconds reaches when `elapsed` have gone and epochs
@@ -372,6 +378,7 @@ fn model_card(
         "hardware": hardware(config.device),
         "history": state.history,
         "lr_history": state.lr_history,
+        "started_from": state.started_from,
     });
     card.evaluation.insert(
         config.val_split.clone(),

@@ -293,14 +293,19 @@ fn starts_from_a_trained_model_on(engine: Engine) {
             .unwrap();
         let card: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.path().join("card.json")).unwrap()).unwrap();
-        (acc, card["training"]["config"]["init"].clone())
+        (acc, card["training"].clone())
     };
-    let (started_acc, recorded) = frozen(Some(trained.path()));
+    let (started_acc, training) = frozen(Some(trained.path()));
     assert!(started_acc > 0.8, "{engine:?}: {started_acc}");
-    assert_eq!(recorded, trained.path().to_str().unwrap());
-    let (fresh_acc, recorded) = frozen(None);
+    assert_eq!(training["config"]["init"], trained.path().to_str().unwrap());
+    // The card keeps the training record of the model it started from.
+    let trained_card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(trained.path().join("card.json")).unwrap()).unwrap();
+    assert_eq!(training["started_from"], trained_card["training"]);
+    assert!(training["started_from"]["history"].is_array());
+    let (fresh_acc, training) = frozen(None);
     assert!(fresh_acc < 0.7, "{engine:?}: {fresh_acc}");
-    assert!(recorded.is_null());
+    assert!(training["config"]["init"].is_null() && training["started_from"].is_null());
 
     // Another architecture is refused with the folder's name.
     let mut other = TrainConfig {
