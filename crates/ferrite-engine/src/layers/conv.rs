@@ -135,7 +135,7 @@ fn batch_parts(n: usize) -> usize {
 }
 
 /// The matrix product to use: spread over the thread pool, or on the calling thread alone.
-fn product_on(parallel: bool) -> fn(usize, usize, usize, Operand, Operand, &mut [f32], bool) {
+fn product_on(parallel: bool) -> Product {
     if parallel {
         matmul
     } else {
@@ -198,15 +198,7 @@ fn forward_part(
     scratch: &mut Vec<f32>,
     chunking: Chunking,
 ) {
-    let Chunking {
-        rows: chunk,
-        parallel,
-    } = chunking;
-    let col = scratch_of(scratch, chunk * s.k());
-    let product = product_on(parallel);
-    for first in (0..s.rows()).step_by(chunk) {
-        let rows = chunk.min(s.rows() - first);
-        im2col(x, s, first, rows, col, parallel);
+    for_each_chunk(x, s, scratch, chunking, |first, rows, col, product| {
         product(
             rows,
             s.cout,
@@ -216,6 +208,32 @@ fn forward_part(
             &mut y[first * s.cout..][..rows * s.cout],
             false,
         );
+    });
+}
+
+/// A matrix product as [`matmul`] takes it.
+type Product = fn(usize, usize, usize, Operand, Operand, &mut [f32], bool);
+
+/// Calls `f(first, rows, col, product)` for each chunk of output rows of the images in `x`:
+/// `col` holds the im2col of rows `first..first + rows`, and `product` is the matrix product
+/// the chunking asks for.
+fn for_each_chunk(
+    x: &[f32],
+    s: &ConvShape,
+    scratch: &mut Vec<f32>,
+    chunking: Chunking,
+    mut f: impl FnMut(usize, usize, &[f32], Product),
+) {
+    let Chunking {
+        rows: chunk,
+        parallel,
+    } = chunking;
+    let col = scratch_of(scratch, chunk * s.k());
+    let product = product_on(parallel);
+    for first in (0..s.rows()).step_by(chunk) {
+        let rows = chunk.min(s.rows() - first);
+        im2col(x, s, first, rows, col, parallel);
+        f(first, rows, &col[..rows * s.k()], product);
     }
 }
 
@@ -302,26 +320,17 @@ fn weight_grad_part(
     scratch: &mut Vec<f32>,
     chunking: Chunking,
 ) {
-    let Chunking {
-        rows: chunk,
-        parallel,
-    } = chunking;
-    let col = scratch_of(scratch, chunk * s.k());
-    let product = product_on(parallel);
-    for (i, first) in (0..s.rows()).step_by(chunk).enumerate() {
-        let rows = chunk.min(s.rows() - first);
-        let dy_chunk = &dy[first * s.cout..][..rows * s.cout];
-        im2col(x, s, first, rows, col, parallel);
+    for_each_chunk(x, s, scratch, chunking, |first, rows, col, product| {
         product(
             s.k(),
             s.cout,
             rows,
-            Operand::t(&col[..rows * s.k()]),
-            Operand::plain(dy_chunk),
+            Operand::t(col),
+            Operand::plain(&dy[first * s.cout..][..rows * s.cout]),
             dw,
-            i > 0,
+            first > 0,
         );
-    }
+    });
 }
 
 #[cfg(test)]
