@@ -93,6 +93,17 @@ fn tiny_config(epochs: usize) -> TrainConfig {
     }
 }
 
+/// Six epochs on `engine` that learn the synthetic classes: a constant rate and small batches give
+/// enough steps to learn in a few epochs.
+fn learning_config(engine: Engine) -> TrainConfig {
+    TrainConfig {
+        engine,
+        batch_size: 8,
+        schedule: LrSchedule::Plateau,
+        ..tiny_config(6)
+    }
+}
+
 #[test]
 fn learns_separable_classes_and_writes_all_outputs() {
     learns_on(Engine::Burn);
@@ -108,13 +119,7 @@ fn learns_on(engine: Engine) {
     let data = tempfile::tempdir().unwrap();
     synthetic_dataset(data.path(), 24);
     let out = tempfile::tempdir().unwrap();
-    // A constant rate and small batches give enough steps to learn in a few epochs.
-    let config = TrainConfig {
-        engine,
-        batch_size: 8,
-        schedule: LrSchedule::Plateau,
-        ..tiny_config(6)
-    };
+    let config = learning_config(engine);
     let outcome = run_to_end(data.path(), out.path(), &config, false).unwrap();
     let (best, _) = outcome.best.unwrap();
     assert!(
@@ -266,12 +271,7 @@ fn starts_from_a_trained_model_on(engine: Engine) {
     let data = tempfile::tempdir().unwrap();
     synthetic_dataset(data.path(), 24);
     let trained = tempfile::tempdir().unwrap();
-    let config = TrainConfig {
-        engine,
-        batch_size: 8,
-        schedule: LrSchedule::Plateau,
-        ..tiny_config(6)
-    };
+    let config = learning_config(engine);
     let (trained_acc, _) = run_to_end(data.path(), trained.path(), &config, false)
         .unwrap()
         .best
