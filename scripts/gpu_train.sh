@@ -9,6 +9,7 @@
 #   .gl/*.deb          the Vulkan/GL loader packages (libvulkan1, libglvnd0, ...), when the
 #                      machine lacks them
 # Usage: scripts/gpu_train.sh OUT_DIR SECONDS "ARCH[:EXTRA ARGS]"...
+#   e.g. scripts/gpu_train.sh "$OUT" 520 "wide:--init models/ferrite --augment light --lr 4e-4 --epochs 16"
 # Each ARCH runs as its own `ferrite train --engine burn --device vulkan` process, all at once,
 # each with a time limit of SECONDS; models, histories and logs are packed into OUT_DIR as
 # results.tar.* parts of at most 15 MB.
@@ -23,18 +24,22 @@ icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 work=/tmp/ferrite-gpu
 mkdir -p "$work/data"
-xz -dc .dev/ferrite.xz > "$work/ferrite" && chmod +x "$work/ferrite"
-xz -dc .dev/fer-train-public.tar.xz | tar xf - -C "$work/data"
+# Either file may have come in an earlier call on the same machine (both together can exceed
+# what one call carries): each is unpacked when present, and the run needs both.
+[ -f .dev/ferrite.xz ] && xz -dc .dev/ferrite.xz > "$work/ferrite" && chmod +x "$work/ferrite"
+[ -f .dev/fer-train-public.tar.xz ] && xz -dc .dev/fer-train-public.tar.xz | tar xf - -C "$work/data"
+[ -x "$work/ferrite" ] && [ -d "$work/data/train" ] || { echo "missing binary or data in $work"; exit 1; }
 ls -l "$work" "$work/data"
 pids=()
 for spec in "$@"; do
     arch=${spec%%:*}
     extra=""; [ "$spec" != "$arch" ] && extra=${spec#*:}
+    epochs="--epochs 60"; case "$extra" in *--epochs*) epochs="" ;; esac
     name=$(echo "$spec" | tr -c 'A-Za-z0-9_.-' '_' | sed 's/_*$//')
     # shellcheck disable=SC2086
     timeout $((${seconds%.*} + 60)) "$work/ferrite" train --engine burn --device vulkan \
         --data "$work/data" --out "$work/$name" --arch "$arch" \
-        --time-limit "$seconds" --epochs 60 $extra > "$work/$name.log" 2>&1 &
+        --time-limit "$seconds" $epochs $extra > "$work/$name.log" 2>&1 &
     pids+=($!)
     echo "started $name (pid $!)"
 done
