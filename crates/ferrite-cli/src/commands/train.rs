@@ -66,7 +66,7 @@ pub struct TrainArgs {
     limit: Option<usize>,
     /// Wall-clock budget in seconds: after each epoch but the first (warm-up), the run is
     /// re-planned to the epochs the rest of the budget holds at the last epoch's pace, at most
-    /// --epochs.
+    /// --epochs; a plan is only ever shortened.
     #[arg(long)]
     time_limit: Option<f64>,
     /// Start from the weights of this model folder (same architecture) instead of a random
