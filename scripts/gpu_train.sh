@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Trains Ferrite CNNs on a GPU machine that has no Rust toolchain and no network.
 #
-# Expects, beside this script's repository root:
+# Expects, beside this script's repository root (or unpacked into /tmp/ferrite-gpu by an earlier
+# call on the same machine, when both files together exceed what one call carries):
 #   .dev/ferrite.xz    a `ferrite` binary built with `--features vulkan`, stripped, xz-compressed
 #   .dev/fer-train-public.tar.xz  FER2013's train split and the PublicTest files of its test
 #                      split in the Kaggle layout (JPEG is the most compact form of these faces:
@@ -11,8 +12,8 @@
 # Usage: scripts/gpu_train.sh OUT_DIR SECONDS "ARCH[:EXTRA ARGS]"...
 #   e.g. scripts/gpu_train.sh "$OUT" 520 "wide:--init models/ferrite --augment light --lr 4e-4 --epochs 16"
 # Each ARCH runs as its own `ferrite train --engine burn --device vulkan` process, all at once,
-# each with a time limit of SECONDS; models, histories and logs are packed into OUT_DIR as
-# results.tar.* parts of at most 15 MB.
+# each with a time limit of SECONDS (and --epochs 60 unless EXTRA ARGS name it); models,
+# histories and logs are packed into OUT_DIR as results.tar.* parts of at most 15 MB.
 set -u
 out=$1; seconds=$2; shift 2
 if ! ldconfig -p | grep -q libvulkan.so.1; then
@@ -24,8 +25,7 @@ icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 work=/tmp/ferrite-gpu
 mkdir -p "$work/data"
-# Either file may have come in an earlier call on the same machine (both together can exceed
-# what one call carries): each is unpacked when present, and the run needs both.
+# Each file is unpacked when present; either may have come in an earlier call (see above).
 [ -f .dev/ferrite.xz ] && xz -dc .dev/ferrite.xz > "$work/ferrite" && chmod +x "$work/ferrite"
 [ -f .dev/fer-train-public.tar.xz ] && xz -dc .dev/fer-train-public.tar.xz | tar xf - -C "$work/data"
 [ -x "$work/ferrite" ] && [ -d "$work/data/train" ] || { echo "missing binary or data in $work"; exit 1; }
