@@ -62,6 +62,59 @@ pub fn matmul_single_thread(
     product(m, n, k, a, b, c, accumulate, Parallelism::None);
 }
 
+/// A matrix read through strides: element `(row, col)` is `data[row * rs + col * cs]`.
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    /// The elements the strides reach into.
+    pub data: &'a [f32],
+    /// Distance between consecutive rows.
+    pub rs: usize,
+    /// Distance between consecutive columns.
+    pub cs: usize,
+}
+
+impl<'a> View<'a> {
+    /// A row-major matrix whose rows are `width` apart.
+    pub fn rows(data: &'a [f32], width: usize) -> Self {
+        View {
+            data,
+            rs: width,
+            cs: 1,
+        }
+    }
+
+    /// The transpose of a row-major matrix whose rows are `width` apart.
+    pub fn columns(data: &'a [f32], width: usize) -> Self {
+        View {
+            data,
+            rs: 1,
+            cs: width,
+        }
+    }
+
+    /// The `rows x cols` matrix `operand` as stored (`cols x rows` if it is transposed).
+    fn of(operand: Operand<'a>, rows: usize, cols: usize) -> Self {
+        if operand.transposed {
+            View {
+                data: operand.data,
+                rs: 1,
+                cs: rows,
+            }
+        } else {
+            View {
+                data: operand.data,
+                rs: cols,
+                cs: 1,
+            }
+        }
+    }
+
+    /// Whether every element of a `rows x cols` matrix lies inside `data`.
+    fn holds(&self, rows: usize, cols: usize) -> bool {
+        rows == 0 || cols == 0 || (rows - 1) * self.rs + (cols - 1) * self.cs < self.data.len()
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn product(
     m: usize,
@@ -75,29 +128,67 @@ fn product(
 ) {
     assert!(a.data.len() >= m * k, "lhs too small");
     assert!(b.data.len() >= k * n, "rhs too small");
-    assert!(c.len() >= m * n, "dst too small");
+    let (a, b) = (View::of(a, m, k), View::of(b, k, n));
+    strided_product(m, n, k, a, b, c, n, accumulate, parallelism);
+}
+
+/// `c (m x n, rows `c_rs` apart) = a * b`, or `c += a * b` when `accumulate`, for operands read
+/// through any strides; on the thread pool when `parallel` and the product is large enough.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_views(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: View,
+    b: View,
+    c: &mut [f32],
+    c_rs: usize,
+    accumulate: bool,
+    parallel: bool,
+) {
+    let threads = rayon::current_num_threads();
+    let parallelism = if parallel && threads > 1 && m * n * k > 32 * 1024 {
+        Parallelism::Rayon(threads)
+    } else {
+        Parallelism::None
+    };
+    strided_product(m, n, k, a, b, c, c_rs, accumulate, parallelism);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn strided_product(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: View,
+    b: View,
+    c: &mut [f32],
+    c_rs: usize,
+    accumulate: bool,
+    parallelism: Parallelism,
+) {
+    assert!(a.holds(m, k), "lhs too small for its strides");
+    assert!(b.holds(k, n), "rhs too small for its strides");
+    let dst = View {
+        data: c,
+        rs: c_rs,
+        cs: 1,
+    };
+    assert!(c_rs >= n && dst.holds(m, n), "dst too small for its stride");
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
         if !accumulate {
-            c[..m * n].fill(0.0);
+            c.chunks_mut(c_rs)
+                .take(m)
+                .for_each(|row| row[..n].fill(0.0));
         }
         return;
     }
-    // Strides of element (row, col): row stride rs, column stride cs.
-    let (a_rs, a_cs) = if a.transposed {
-        (1, m as isize)
-    } else {
-        (k as isize, 1)
-    };
-    let (b_rs, b_cs) = if b.transposed {
-        (1, k as isize)
-    } else {
-        (n as isize, 1)
-    };
-    // SAFETY: the asserts above guarantee every index the strides reach is in bounds, and `c`
-    // is borrowed mutably, so it does not alias `a` or `b`.
+    // SAFETY: the asserts above guarantee every index the strides reach is in bounds, the rows
+    // of `c` do not overlap (`c_rs >= n`), and `c` is borrowed mutably, so it does not alias
+    // `a` or `b`.
     unsafe {
         gemm::gemm(
             m,
@@ -105,14 +196,14 @@ fn product(
             k,
             c.as_mut_ptr(),
             1,
-            n as isize,
+            c_rs as isize,
             accumulate,
             a.data.as_ptr(),
-            a_cs,
-            a_rs,
+            a.cs as isize,
+            a.rs as isize,
             b.data.as_ptr(),
-            b_cs,
-            b_rs,
+            b.cs as isize,
+            b.rs as isize,
             if accumulate { 1.0 } else { 0.0 },
             1.0,
             false,

@@ -9,15 +9,27 @@ use ferrite_engine::{softmax_cross_entropy, Network, Trace};
 use ferrite_model::{ArchSpec, FerNet, ModelBundle, ModelCard, WEIGHTS_FILE};
 
 fn small_arch() -> ArchSpec {
+    arch_with_channels([4, 6, 8])
+}
+
+/// The reference layout with `channels` per block, a small hidden layer and no dropout.
+fn arch_with_channels(channels: [usize; 3]) -> ArchSpec {
     let mut arch = ArchSpec::reference();
     arch.name = "small".into();
-    for (b, c) in arch.blocks.iter_mut().zip([4, 6, 8]) {
+    for (b, c) in arch.blocks.iter_mut().zip(channels) {
         b.channels = c;
     }
     arch.hidden = vec![10];
     arch.conv_dropout = 0.0;
     arch.fc_dropout = 0.0;
     arch
+}
+
+/// The architectures the engine is checked against burn on: one whose layers all run on
+/// im2col (few channels), and one whose layers after the first run on Winograd (16 channels
+/// and more, in whole sets of 8, and at least 64 tiles of 2x2 pixels in each batch tested).
+fn archs_for_both_conv_methods() -> [ArchSpec; 2] {
+    [small_arch(), arch_with_channels([16, 24, 32])]
 }
 
 fn faces(n: usize, seed: u32) -> Vec<f32> {
@@ -84,11 +96,16 @@ fn burn_sgd_step(arch: &ArchSpec, x: &[f32], y: &[usize]) -> (Network, FerNet, V
 
 #[test]
 fn inference_matches_burn_on_the_same_weights() {
-    let arch = small_arch();
+    for arch in archs_for_both_conv_methods() {
+        inference_matches_burn(&arch);
+    }
+}
+
+fn inference_matches_burn(arch: &ArchSpec) {
     let x = faces(16, 1);
     // A training step gives batch norm non-trivial running statistics.
-    let (_, trained, _) = burn_sgd_step(&arch, &x, &labels(16));
-    let engine = to_engine(&trained, &arch);
+    let (_, trained, _) = burn_sgd_step(arch, &x, &labels(16));
+    let engine = to_engine(&trained, arch);
     let probe = faces(5, 2);
     let device = Device::flex();
     let burn_logits = trained
@@ -104,11 +121,16 @@ fn inference_matches_burn_on_the_same_weights() {
 
 #[test]
 fn training_forward_and_gradients_match_burn() {
-    let arch = small_arch();
+    for arch in archs_for_both_conv_methods() {
+        training_step_matches_burn(&arch);
+    }
+}
+
+fn training_step_matches_burn(arch: &ArchSpec) {
     let n = 12;
     let x = faces(n, 4);
     let y = labels(n);
-    let (mut engine, after, burn_logits) = burn_sgd_step(&arch, &x, &y);
+    let (mut engine, after, burn_logits) = burn_sgd_step(arch, &x, &y);
     let mut trace = Trace::default();
     let logits = engine.forward_train(&x, n, 0, &mut trace);
     let diff = max_abs_diff(&burn_logits, &logits);
@@ -122,9 +144,9 @@ fn training_forward_and_gradients_match_burn() {
             *p -= g;
         }
     }
-    let reference = to_engine(&after, &arch);
+    let reference = to_engine(&after, arch);
     let ours = stepped.to_safetensors();
-    let ours = Network::from_safetensors(&arch, &ours).unwrap();
+    let ours = Network::from_safetensors(arch, &ours).unwrap();
     for (i, (a, b)) in ours
         .clone()
         .params_mut()

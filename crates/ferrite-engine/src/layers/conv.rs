@@ -6,6 +6,7 @@
 
 use rayon::prelude::*;
 
+use super::winograd;
 use crate::matmul::{matmul, matmul_single_thread, Operand};
 
 /// Elements of im2col buffer per chunk and thread: 512 KB, half of a core's L2 here, so the
@@ -96,23 +97,68 @@ fn im2col(x: &[f32], s: &ConvShape, first: usize, rows: usize, col: &mut [f32], 
     }
 }
 
-/// im2col buffers kept between calls: one per part of a batch that is split across threads.
+/// The working buffers of one part of a batch.
+#[derive(Debug, Default)]
+pub(super) struct PartBuffers {
+    /// The input rearranged for a product: im2col rows, or Winograd's transformed input tiles.
+    pub(super) lowered: Vec<f32>,
+    /// Winograd's other tiles: the products (forward) or the transformed output gradient.
+    pub(super) paired: Vec<f32>,
+    /// Winograd's partial sum of the transformed weight gradient.
+    pub(super) grad: Vec<f32>,
+}
+
+/// How the convolutions that use a [`Scratch`] are computed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ConvMethod {
+    /// Winograd F(2x2, 3x3) where it is the faster (enough channels and tiles), im2col elsewhere.
+    #[default]
+    Auto,
+    /// im2col for every layer: the baseline that Winograd is measured against.
+    Im2col,
+}
+
+/// Working buffers kept between calls, so that a training step does not fault in fresh pages:
+/// one set per part of a batch split across threads, and Winograd's transformed weight.
 #[derive(Debug, Default)]
 pub struct Scratch {
-    buffers: Vec<Vec<f32>>,
+    parts: Vec<PartBuffers>,
+    weight: Vec<f32>,
+    method: ConvMethod,
 }
 
 impl Scratch {
-    fn buffers(&mut self, parts: usize) -> &mut [Vec<f32>] {
-        if self.buffers.len() < parts {
-            self.buffers.resize_with(parts, Vec::new);
+    /// Empty buffers for convolutions computed by `method`.
+    pub fn with_method(method: ConvMethod) -> Scratch {
+        Scratch {
+            method,
+            ..Scratch::default()
         }
-        &mut self.buffers[..parts]
+    }
+
+    /// Whether a convolution of shape `s` goes through Winograd's tiles.
+    fn by_winograd(&self, s: &ConvShape) -> bool {
+        self.method == ConvMethod::Auto && winograd::applies(s)
+    }
+
+    fn buffers(&mut self, parts: usize) -> &mut [PartBuffers] {
+        self.weight_and_buffers(parts).1
+    }
+
+    /// The transformed-weight buffer and `parts` sets of part buffers, borrowed together.
+    pub(super) fn weight_and_buffers(
+        &mut self,
+        parts: usize,
+    ) -> (&mut Vec<f32>, &mut [PartBuffers]) {
+        if self.parts.len() < parts {
+            self.parts.resize_with(parts, PartBuffers::default);
+        }
+        (&mut self.weight, &mut self.parts[..parts])
     }
 }
 
 /// Grows `scratch` to hold `len` elements (contents unspecified: every user overwrites them).
-fn scratch_of(scratch: &mut Vec<f32>, len: usize) -> &mut [f32] {
+pub(super) fn grown(scratch: &mut Vec<f32>, len: usize) -> &mut [f32] {
     if scratch.len() < len {
         scratch.resize(len, 0.0);
     }
@@ -171,21 +217,25 @@ fn with_images(s: &ConvShape, images: usize) -> ConvShape {
     ConvShape { n: images, ..*s }
 }
 
-/// `y (n*side*side x cout) = conv(x)`. `scratch` holds the im2col buffers between calls.
+/// `y (n*side*side x cout) = conv(x)`. `scratch` holds the working buffers between calls.
 pub fn forward(x: &[f32], w: &[f32], s: &ConvShape, y: &mut [f32], scratch: &mut Scratch) {
+    if scratch.by_winograd(s) {
+        return winograd::forward(x, w, s, y, scratch);
+    }
     let parts = batch_parts(s.n);
     if parts == 1 {
         let whole = Chunking::for_shape(s, true);
-        return forward_part(x, w, s, y, &mut scratch.buffers(1)[0], whole);
+        return forward_part(x, w, s, y, &mut scratch.buffers(1)[0].lowered, whole);
     }
     let per = s.n.div_ceil(parts);
     x[..s.n * s.pixels() * s.cin]
         .par_chunks(per * s.pixels() * s.cin)
         .zip(y[..s.n * s.pixels() * s.cout].par_chunks_mut(per * s.pixels() * s.cout))
         .zip(scratch.buffers(parts).par_iter_mut())
-        .for_each(|((x, y), col)| {
+        .for_each(|((x, y), buffers)| {
             let part = with_images(s, x.len() / (s.pixels() * s.cin));
-            forward_part(x, w, &part, y, col, Chunking::for_shape(&part, false));
+            let chunking = Chunking::for_shape(&part, false);
+            forward_part(x, w, &part, y, &mut buffers.lowered, chunking);
         });
 }
 
@@ -228,7 +278,7 @@ fn for_each_chunk(
         rows: chunk,
         parallel,
     } = chunking;
-    let col = scratch_of(scratch, chunk * s.k());
+    let col = grown(scratch, chunk * s.k());
     let product = product_on(parallel);
     for first in (0..s.rows()).step_by(chunk) {
         let rows = chunk.min(s.rows() - first);
@@ -259,8 +309,8 @@ fn flipped_weight(w: &[f32], cin: usize, cout: usize) -> Vec<f32> {
     f
 }
 
-/// Backward: `dw = col(x)^T dy` and, if asked, `dx` as the convolution of `dy` with the flipped
-/// kernel (`im2col(dy) * flipped(w)`: a product with a long inner dimension, and no scatter).
+/// Backward: the weight gradient (by im2col or Winograd, as the forward pass) and, if asked,
+/// `dx` as the forward convolution of `dy` with the flipped kernel: no scatter.
 pub fn backward(
     x: &[f32],
     w: &[f32],
@@ -270,35 +320,10 @@ pub fn backward(
     scratch: &mut Scratch,
 ) {
     let ConvGrads { dw, dx } = grads;
-    let parts = batch_parts(s.n);
-    if parts == 1 {
-        let whole = Chunking::for_shape(s, true);
-        weight_grad_part(x, dy, s, dw, &mut scratch.buffers(1)[0], whole);
+    if scratch.by_winograd(s) {
+        winograd::weight_grad(x, dy, s, dw, scratch);
     } else {
-        // Each thread sums its part of the batch; the partial sums are added at the end.
-        let per = s.n.div_ceil(parts);
-        let partials: Vec<Vec<f32>> = x[..s.n * s.pixels() * s.cin]
-            .par_chunks(per * s.pixels() * s.cin)
-            .zip(dy[..s.n * s.pixels() * s.cout].par_chunks(per * s.pixels() * s.cout))
-            .zip(scratch.buffers(parts).par_iter_mut())
-            .map(|((x, dy), col)| {
-                let part = with_images(s, x.len() / (s.pixels() * s.cin));
-                let mut dw = vec![0.0; 9 * s.cin * s.cout];
-                weight_grad_part(
-                    x,
-                    dy,
-                    &part,
-                    &mut dw,
-                    col,
-                    Chunking::for_shape(&part, false),
-                );
-                dw
-            })
-            .collect();
-        dw.copy_from_slice(&partials[0]);
-        for partial in &partials[1..] {
-            dw.iter_mut().zip(partial).for_each(|(a, b)| *a += b);
-        }
+        im2col_weight_grad(x, dy, s, dw, scratch);
     }
     let Some(dx) = dx else { return };
     // dx is the forward convolution of dy (cout channels in, cin out) with the flipped kernel.
@@ -309,6 +334,33 @@ pub fn backward(
         cout: s.cin,
     };
     forward(dy, &flipped_weight(w, s.cin, s.cout), &back, dx, scratch);
+}
+
+/// `dw = col(x)^T dy` over the batch: each thread sums its part, and the partial sums are
+/// added at the end.
+fn im2col_weight_grad(x: &[f32], dy: &[f32], s: &ConvShape, dw: &mut [f32], scratch: &mut Scratch) {
+    let parts = batch_parts(s.n);
+    if parts == 1 {
+        let whole = Chunking::for_shape(s, true);
+        return weight_grad_part(x, dy, s, dw, &mut scratch.buffers(1)[0].lowered, whole);
+    }
+    let per = s.n.div_ceil(parts);
+    let partials: Vec<Vec<f32>> = x[..s.n * s.pixels() * s.cin]
+        .par_chunks(per * s.pixels() * s.cin)
+        .zip(dy[..s.n * s.pixels() * s.cout].par_chunks(per * s.pixels() * s.cout))
+        .zip(scratch.buffers(parts).par_iter_mut())
+        .map(|((x, dy), buffers)| {
+            let part = with_images(s, x.len() / (s.pixels() * s.cin));
+            let mut dw = vec![0.0; 9 * s.cin * s.cout];
+            let chunking = Chunking::for_shape(&part, false);
+            weight_grad_part(x, dy, &part, &mut dw, &mut buffers.lowered, chunking);
+            dw
+        })
+        .collect();
+    dw.copy_from_slice(&partials[0]);
+    for partial in &partials[1..] {
+        dw.iter_mut().zip(partial).for_each(|(a, b)| *a += b);
+    }
 }
 
 /// `dw = col(x)^T dy` over the images of `x`, accumulated chunk by chunk of output rows.
@@ -353,47 +405,79 @@ mod tests {
         assert_eq!(w[(3 + 2) * 4 + 1], oihw[(3 + 2) * 9 + 1]);
     }
 
-    #[test]
-    fn matches_a_direct_convolution_with_zero_padding() {
-        let s = ConvShape {
-            n: 2,
-            side: 5,
-            cin: 2,
-            cout: 3,
-        };
-        let x: Vec<f32> = pattern(2 * 25 * 2, 7, 11);
-        let oihw: Vec<f32> = pattern(3 * 2 * 9, 5, 7);
-        let mut y = vec![0.0; 2 * 25 * 3];
-        forward(
-            &x,
-            &weight_from_oihw(&oihw, 2, 3),
-            &s,
-            &mut y,
-            &mut Scratch::default(),
-        );
-        for img in 0..2 {
-            for h in 0..5i32 {
-                for w in 0..5i32 {
-                    for o in 0..3 {
-                        let mut acc = 0.0;
-                        for c in 0..2 {
-                            for ky in 0..3i32 {
-                                for kx in 0..3i32 {
-                                    let (yy, xx) = (h + ky - 1, w + kx - 1);
-                                    if (0..5).contains(&yy) && (0..5).contains(&xx) {
-                                        let xv =
-                                            x[((img * 5 + yy as usize) * 5 + xx as usize) * 2 + c];
-                                        acc += xv
-                                            * oihw
-                                                [((o * 2 + c) * 3 + ky as usize) * 3 + kx as usize];
-                                    }
-                                }
-                            }
+    /// The input pixel feeding output `(h, w)` through tap `(ky, kx)`, if inside the image.
+    fn source(s: &ConvShape, h: usize, w: usize, ky: usize, kx: usize) -> Option<usize> {
+        let (y, x) = ((h + ky).checked_sub(1)?, (w + kx).checked_sub(1)?);
+        (y < s.side && x < s.side).then_some(y * s.side + x)
+    }
+
+    /// Forward pass, weight gradient and input gradient by their definitions, one term at a time.
+    fn direct(x: &[f32], w: &[f32], dy: &[f32], s: &ConvShape) -> [Vec<f32>; 3] {
+        let (mut y, mut dw, mut dx) = (vec![0.0; dy.len()], vec![0.0; w.len()], vec![0.0; x.len()]);
+        for img in 0..s.n {
+            for (h, wx) in (0..s.side).flat_map(|h| (0..s.side).map(move |w| (h, w))) {
+                let out = img * s.pixels() + h * s.side + wx;
+                for (ky, kx) in (0..3).flat_map(|ky| (0..3).map(move |kx| (ky, kx))) {
+                    let Some(src) = source(s, h, wx, ky, kx) else {
+                        continue;
+                    };
+                    let src = img * s.pixels() + src;
+                    for c in 0..s.cin {
+                        for o in 0..s.cout {
+                            let tap = ((ky * 3 + kx) * s.cin + c) * s.cout + o;
+                            y[out * s.cout + o] += x[src * s.cin + c] * w[tap];
+                            dw[tap] += x[src * s.cin + c] * dy[out * s.cout + o];
+                            dx[src * s.cin + c] += w[tap] * dy[out * s.cout + o];
                         }
-                        let got = y[((img * 5 + h as usize) * 5 + w as usize) * 3 + o];
-                        assert!((got - acc).abs() < 1e-4, "{got} vs {acc}");
                     }
                 }
+            }
+        }
+        [y, dw, dx]
+    }
+
+    /// Forward pass, weight gradient and input gradient as the engine computes them.
+    fn engine(x: &[f32], w: &[f32], dy: &[f32], s: &ConvShape) -> [Vec<f32>; 3] {
+        let mut scratch = Scratch::default();
+        let mut y = vec![0.0; dy.len()];
+        forward(x, w, s, &mut y, &mut scratch);
+        let (mut dw, mut dx) = (vec![0.0; w.len()], vec![0.0; x.len()]);
+        let grads = ConvGrads {
+            dw: &mut dw,
+            dx: Some(&mut dx),
+        };
+        backward(x, w, dy, s, grads, &mut scratch);
+        [y, dw, dx]
+    }
+
+    /// Asserts `got` matches `want` to a tolerance relative to `want`'s largest magnitude.
+    fn assert_close(got: &[f32], want: &[f32], what: &str) {
+        let scale = want.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        for (i, (a, b)) in got.iter().zip(want).enumerate() {
+            assert!((a - b).abs() <= 1e-5 * scale, "{what}[{i}]: {a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn both_methods_match_the_definitions_of_convolution_and_its_gradients() {
+        // (n, side, cin, cout, whether Winograd applies)
+        let shapes = [
+            (2, 5, 2, 3, false),
+            (2, 7, 16, 16, false),
+            (2, 6, 16, 17, false),
+            (1, 16, 16, 24, true),
+            (5, 8, 24, 16, true),
+        ];
+        for (n, side, cin, cout, by_winograd) in shapes {
+            let s = ConvShape { n, side, cin, cout };
+            assert_eq!(winograd::applies(&s), by_winograd, "{s:?}");
+            let x = pattern(n * side * side * cin, 7, 11);
+            let w = pattern(9 * cin * cout, 5, 7);
+            let dy = pattern(n * side * side * cout, 3, 13);
+            let want = direct(&x, &w, &dy, &s);
+            let got = engine(&x, &w, &dy, &s);
+            for (i, what) in ["y", "dw", "dx"].iter().enumerate() {
+                assert_close(&got[i], &want[i], &format!("{what} of {s:?}"));
             }
         }
     }

@@ -5,3 +5,4 @@ pub mod conv;
 pub mod dense;
 pub mod dropout;
 pub mod pool;
+mod winograd;
