@@ -58,9 +58,9 @@ const MIN_CHANNELS: usize = 16;
 
 /// Fewest tiles for which Winograd beats im2col: with fewer, as for one face's 12x12 layers
 /// (36 tiles), repacking the transformed weight (16/9 the size of the kernel) for each of 16
-/// small products costs more than it saves. One face's 12x12 layers of the `wide` preset took
-/// 1.05 and 2.41 ms on Winograd against 0.76 and 2.21 on im2col; four faces' took 2.66 and 5.26
-/// against 3.21 and 6.48 (`cargo run --release -p ferrite-engine --example conv_methods`).
+/// small products costs more than it saves. The forward passes of one face's 12x12 layers of
+/// the `wide` preset took 1.05 and 2.41 ms on Winograd against 0.76 and 2.21 on im2col; four
+/// faces' took 2.66 and 5.26 against 3.21 and 6.48 (timed as `examples/conv_methods.rs` does).
 const MIN_TILES: usize = 64;
 
 /// Floats of transformed tiles (both operands of the products) per chunk: 768 KB, inside a
