@@ -126,14 +126,13 @@ fn product(
     accumulate: bool,
     parallelism: Parallelism,
 ) {
-    assert!(a.data.len() >= m * k, "lhs too small");
-    assert!(b.data.len() >= k * n, "rhs too small");
     let (a, b) = (View::of(a, m, k), View::of(b, k, n));
     strided_product(m, n, k, a, b, c, n, accumulate, parallelism);
 }
 
-/// `c (m x n, rows `c_rs` apart) = a * b`, or `c += a * b` when `accumulate`, for operands read
-/// through any strides; on the thread pool when `parallel` and the product is large enough.
+/// `c = a * b` (`m x n`, rows `c_rs` apart in `c`), or `c += a * b` when `accumulate`, for
+/// operands read through any strides, on the calling thread (its callers split the work across
+/// threads themselves).
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_views(
     m: usize,
@@ -144,15 +143,8 @@ pub fn matmul_views(
     c: &mut [f32],
     c_rs: usize,
     accumulate: bool,
-    parallel: bool,
 ) {
-    let threads = rayon::current_num_threads();
-    let parallelism = if parallel && threads > 1 && m * n * k > 32 * 1024 {
-        Parallelism::Rayon(threads)
-    } else {
-        Parallelism::None
-    };
-    strided_product(m, n, k, a, b, c, c_rs, accumulate, parallelism);
+    strided_product(m, n, k, a, b, c, c_rs, accumulate, Parallelism::None);
 }
 
 #[allow(clippy::too_many_arguments)]

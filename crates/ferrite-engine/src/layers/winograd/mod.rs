@@ -303,7 +303,7 @@ fn forward_range(
         for (position, product) in products.chunks_mut(tiles * cout).enumerate() {
             let a = View::rows(&input[position * tiles * cin..], cin);
             let b = View::rows(&u[position * cin * cout..], cout);
-            matmul_views(tiles, cout, cin, a, b, product, cout, false, false);
+            matmul_views(tiles, cout, cin, a, b, product, cout, false);
         }
         write_output(products, s, rows, y);
     }
@@ -389,7 +389,7 @@ fn weight_grad_range(
         for (position, du) in du.chunks_mut(cin * cout).enumerate() {
             let a = View::columns(&input[position * tiles * cin..], cin);
             let b = View::rows(&grads[position * tiles * cout..], cout);
-            matmul_views(cin, cout, tiles, a, b, du, cout, true, false);
+            matmul_views(cin, cout, tiles, a, b, du, cout, true);
         }
     }
 }
