@@ -56,6 +56,62 @@ impl FromStr for Split {
     }
 }
 
+/// The split that picks a training run's best epoch. It can only be a split that is meant for
+/// choosing models: parsing refuses PrivateTest, the whole test folder and everything else that
+/// holds PrivateTest faces (under any of their spellings) before any data is read, so the rule
+/// that PrivateTest is reported and never tuned on holds wherever a run is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ValidationSplit {
+    /// FER2013's PublicTest.
+    #[default]
+    PublicTest,
+}
+
+impl ValidationSplit {
+    /// The split to read.
+    pub fn split(self) -> Split {
+        match self {
+            ValidationSplit::PublicTest => Split::PublicTest,
+        }
+    }
+}
+
+impl fmt::Display for ValidationSplit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.split().name())
+    }
+}
+
+impl FromStr for ValidationSplit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.parse::<Split>()? {
+            Split::PublicTest => Ok(ValidationSplit::PublicTest),
+            held_out @ (Split::PrivateTest | Split::Test | Split::All) => Err(format!(
+                "`{s}` cannot be a validation split: {held_out} holds PrivateTest faces, which \
+                 are held out for reporting and never used to choose a model; use public-test"
+            )),
+            Split::Train => Err(format!(
+                "`{s}` cannot be a validation split: choosing epochs on the faces a model \
+                 trains on measures memory, not accuracy; use public-test"
+            )),
+        }
+    }
+}
+
+impl serde::Serialize for ValidationSplit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.split().name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ValidationSplit {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// One labelled 48x48 grayscale face.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
@@ -193,4 +249,50 @@ fn csv_path(path: &Path) -> Option<PathBuf> {
     let inside = path.join("fer2013.csv");
     let has_folders = path.join("train").is_dir() || path.join("test").is_dir();
     (inside.is_file() && !has_folders).then_some(inside)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Split, ValidationSplit};
+
+    #[test]
+    fn every_spelling_of_a_held_out_split_is_refused_for_validation() {
+        for name in [
+            "private-test",
+            "PrivateTest",
+            "private_test",
+            "PRIVATE",
+            "privatetest",
+            "test",
+            "Test",
+            "all",
+        ] {
+            // Each is a real split name for evaluation...
+            assert!(name.parse::<Split>().is_ok(), "{name}");
+            // ...and none of them can choose a model.
+            let err = name.parse::<ValidationSplit>().unwrap_err();
+            assert!(err.contains("PrivateTest"), "{name}: {err}");
+        }
+        let err = "training".parse::<ValidationSplit>().unwrap_err();
+        assert!(err.contains("trains on"), "{err}");
+        assert!("nonsense".parse::<ValidationSplit>().is_err());
+    }
+
+    #[test]
+    fn public_test_is_the_validation_split_under_its_aliases() {
+        for name in ["public-test", "PublicTest", "public_test", "public", "val"] {
+            assert_eq!(
+                name.parse::<ValidationSplit>(),
+                Ok(ValidationSplit::PublicTest)
+            );
+        }
+        assert_eq!(ValidationSplit::PublicTest.split(), Split::PublicTest);
+    }
+
+    #[test]
+    fn a_saved_validation_split_is_checked_again_when_read() {
+        let json = serde_json::to_string(&ValidationSplit::PublicTest).unwrap();
+        assert_eq!(json, "\"public-test\"");
+        assert!(serde_json::from_str::<ValidationSplit>("\"private-test\"").is_err());
+    }
 }

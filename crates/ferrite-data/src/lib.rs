@@ -10,7 +10,7 @@ mod folder_reader;
 mod labels;
 mod preprocess;
 
-pub use dataset::{load_dataset, Dataset, Sample, SkippedFile, Split};
+pub use dataset::{load_dataset, Dataset, Sample, SkippedFile, Split, ValidationSplit};
 pub use decode::{
     decode_file, decode_image, has_image_extension, DecodeError, DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,

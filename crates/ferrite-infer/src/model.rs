@@ -1,28 +1,22 @@
 //! The emotion classifier behind inference: a model card plus the weights on Ferrite's CPU
-//! engine. The shipped model is embedded in the binary, so it works from any directory.
-
-use std::path::{Path, PathBuf};
+//! engine. Models come from [`ModelSource`]: a folder, `$FERRITE_MODEL`, or a model shipped
+//! inside the binary, so an installed binary works from any folder.
 
 use ferrite_data::NUM_CLASSES;
 use ferrite_engine::Network;
-use ferrite_model::{ModelBundle, ModelCard, WEIGHTS_FILE};
-
-/// The shipped model's card, embedded at build time.
-const SHIPPED_CARD: &str = include_str!("../../../models/ferrite/card.json");
-/// The shipped model's weights, embedded at build time.
-const SHIPPED_WEIGHTS: &[u8] = include_bytes!("../../../models/ferrite/model.safetensors");
+use ferrite_model::{ModelCard, ModelSource, ShippedModel};
 
 /// Why a model could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelLoadError {
-    /// Card missing, unreadable or invalid.
+    /// The folder, card or weights file is missing or unreadable, or `$FERRITE_MODEL` is bad.
     #[error(transparent)]
-    Card(#[from] ferrite_model::ModelError),
-    /// Weights unreadable or not matching the card's architecture.
-    #[error("{path}: {reason}")]
+    Model(#[from] ferrite_model::ModelError),
+    /// Weights that do not match the card's architecture.
+    #[error("model weights of {model}: {reason}")]
     Weights {
-        /// The weights file (or `<shipped>`).
-        path: PathBuf,
+        /// The model.
+        model: ModelSource,
         /// What is wrong.
         reason: String,
     },
@@ -32,51 +26,36 @@ pub enum ModelLoadError {
 pub struct EmotionModel {
     card: ModelCard,
     net: Network,
-    origin: String,
+    source: ModelSource,
 }
 
 impl EmotionModel {
-    /// The model shipped inside this binary.
+    /// The default model shipped inside this binary.
     pub fn shipped() -> EmotionModel {
-        let card = ModelCard::parse(SHIPPED_CARD).expect("the embedded model card is valid");
-        let net = Network::from_safetensors(&card.arch, SHIPPED_WEIGHTS)
-            .expect("the embedded weights match their card");
-        EmotionModel {
-            card,
-            net,
-            origin: "shipped (embedded in the binary)".into(),
-        }
+        Self::from_source(&ModelSource::Shipped(ShippedModel::default()))
+            .expect("the embedded weights match their card (tested)")
     }
 
-    /// Loads a model directory (`card.json` + `model.safetensors`).
-    pub fn from_dir(dir: &Path) -> Result<EmotionModel, ModelLoadError> {
-        let card = ModelBundle::read_card(dir)?;
-        let path = dir.join(WEIGHTS_FILE);
-        let bytes = std::fs::read(&path).map_err(|e| ModelLoadError::Weights {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        let net =
-            Network::from_safetensors(&card.arch, &bytes).map_err(|e| ModelLoadError::Weights {
-                path: path.clone(),
+    /// Loads the model `source`.
+    pub fn from_source(source: &ModelSource) -> Result<EmotionModel, ModelLoadError> {
+        let bundle = source.load()?;
+        let net = Network::from_safetensors(&bundle.card.arch, &bundle.weights).map_err(|e| {
+            ModelLoadError::Weights {
+                model: source.clone(),
                 reason: e.to_string(),
-            })?;
+            }
+        })?;
         Ok(EmotionModel {
-            card,
+            card: bundle.card,
             net,
-            origin: dir.display().to_string(),
+            source: source.clone(),
         })
     }
 
-    /// `dir` if given, else `$FERRITE_MODEL` if set, else the shipped model.
-    pub fn load(dir: Option<&Path>) -> Result<EmotionModel, ModelLoadError> {
-        match dir {
-            Some(dir) => Self::from_dir(dir),
-            None => match std::env::var_os("FERRITE_MODEL") {
-                Some(dir) => Self::from_dir(Path::new(&dir)),
-                None => Ok(Self::shipped()),
-            },
-        }
+    /// `choice` (a `--model` value) if given, else `$FERRITE_MODEL` if set, else the default
+    /// shipped model ([`ModelSource::resolve`]).
+    pub fn load(choice: Option<ModelSource>) -> Result<EmotionModel, ModelLoadError> {
+        Self::from_source(&ModelSource::resolve(choice)?)
     }
 
     /// The model card.
@@ -84,9 +63,14 @@ impl EmotionModel {
         &self.card
     }
 
-    /// Where the model came from: a directory or the embedded copy.
-    pub fn origin(&self) -> &str {
-        &self.origin
+    /// Where the model came from.
+    pub fn source(&self) -> &ModelSource {
+        &self.source
+    }
+
+    /// Where the model came from, in words: a folder, or a shipped model's name.
+    pub fn origin(&self) -> String {
+        self.source.to_string()
     }
 
     /// Probabilities (label order) for 48x48 faces; `tta` averages with mirrored faces.

@@ -1,7 +1,7 @@
 //! Detection and classification on photos built from real FER2013 faces: faces are scaled up
 //! and pasted at known places onto a textured background; the detector must find them, and the
 //! classifier must be as accurate on the detected faces as on the original crops.
-//! Needs FER2013_DIR; prints SKIPPED without it.
+//! The test on real faces needs FER2013_DIR and is ignored unless asked for (.ci/run does).
 
 use ferrite_data::{load_dataset, Split, FACE_SIZE};
 use ferrite_infer::{EmotionModel, FaceBox, PredictOptions, Predictor};
@@ -33,11 +33,10 @@ fn iou(a: &FaceBox, b: &FaceBox) -> f32 {
 }
 
 #[test]
+#[ignore = "needs FER2013_DIR, the real data set (.ci/run sets it and runs ignored tests)"]
 fn pasted_fer_faces_are_found_and_classified_like_their_crops() {
-    let Some(dir) = std::env::var_os("FER2013_DIR") else {
-        eprintln!("SKIPPED pasted_fer_faces_are_found_and_classified_like_their_crops: FER2013_DIR is not set");
-        return;
-    };
+    let dir = std::env::var_os("FER2013_DIR")
+        .expect("FER2013_DIR must name FER2013 in the Kaggle layout for this test");
     let mut set = load_dataset(std::path::Path::new(&dir), Split::PublicTest).unwrap();
     set.limit(240);
     let predictor = Predictor::new(EmotionModel::shipped(), PredictOptions::default()).unwrap();

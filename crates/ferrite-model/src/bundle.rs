@@ -1,35 +1,27 @@
-use std::path::{Path, PathBuf};
+use std::borrow::Cow;
+use std::path::Path;
 
-use burn::store::{ModuleSnapshot, SafetensorsStore};
-use burn::tensor::Device;
-
-use crate::{FerNet, ModelCard, ModelError};
+use crate::{ModelCard, ModelError};
 
 /// File name of the weights inside a model directory.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// File name of the model card inside a model directory.
 pub const CARD_FILE: &str = "card.json";
 
-/// A model directory: `card.json` (architecture, recipe, results) and `model.safetensors`.
+/// A model in memory: its card and the bytes of its safetensors weights file (under burn's
+/// module paths, the format both engines read). Which engine runs it is the caller's choice:
+/// `ferrite_engine::Network::from_safetensors` or `ferrite_burn::load_net`.
+#[derive(Debug, Clone)]
 pub struct ModelBundle {
     /// The model card.
     pub card: ModelCard,
-    /// The network with its weights.
-    pub net: FerNet,
-}
-
-/// The shipped model's directory: `$FERRITE_MODEL` if set, else `models/ferrite` in the source
-/// tree this binary was built from.
-pub fn default_model_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("FERRITE_MODEL") {
-        return PathBuf::from(dir);
-    }
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/ferrite");
-    dir.canonicalize().unwrap_or(dir)
+    /// The weights file's bytes (borrowed for a model embedded in the binary).
+    pub weights: Cow<'static, [u8]>,
 }
 
 impl ModelBundle {
-    /// Reads the card only (cheap): for showing what a model is without loading weights.
+    /// Reads the card of the model directory `dir` only (cheap): for showing what a model is
+    /// without reading its weights.
     pub fn read_card(dir: &Path) -> Result<ModelCard, ModelError> {
         if !dir.is_dir() {
             return Err(ModelError::Missing {
@@ -45,8 +37,8 @@ impl ModelBundle {
         ModelCard::parse(&text).map_err(|reason| ModelError::Card { path, reason })
     }
 
-    /// Loads a model directory onto `device`.
-    pub fn load(dir: &Path, device: &Device) -> Result<ModelBundle, ModelError> {
+    /// Reads a model directory: its card and its weights file.
+    pub fn read(dir: &Path) -> Result<ModelBundle, ModelError> {
         let card = Self::read_card(dir)?;
         let path = dir.join(WEIGHTS_FILE);
         if !path.is_file() {
@@ -55,25 +47,11 @@ impl ModelBundle {
                 what: "weights file",
             });
         }
-        let mut net = FerNet::new(&card.arch, device);
-        let mut store = SafetensorsStore::from_file(&path).validate(true);
-        let result = net.load_from(&mut store).map_err(|e| ModelError::Weights {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        if !result.errors.is_empty() || !result.missing.is_empty() {
-            return Err(ModelError::Weights {
-                path,
-                reason: format!(
-                    "does not match architecture `{}`: {} errors {:?}, missing {:?}",
-                    card.arch.name,
-                    result.errors.len(),
-                    result.errors.iter().take(3).collect::<Vec<_>>(),
-                    result.missing.iter().take(3).collect::<Vec<_>>()
-                ),
-            });
-        }
-        Ok(ModelBundle { card, net })
+        let weights = std::fs::read(&path).map_err(|source| ModelError::Io { path, source })?;
+        Ok(ModelBundle {
+            card,
+            weights: Cow::Owned(weights),
+        })
     }
 
     /// Writes `card.json` into an existing model directory, atomically.
@@ -82,30 +60,16 @@ impl ModelBundle {
         write_atomically(&dir.join(CARD_FILE), &json)
     }
 
-    /// Writes the bundle to `dir` (created if needed). Each file is written to a temporary
-    /// name and renamed, so an interrupted save never leaves a half-written model.
+    /// Writes the bundle to `dir` (created if needed), weights first. Each file is written to a
+    /// temporary name and renamed, so an interrupted save never leaves a half-written model.
     pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
-        save_model(dir, &self.card, &self.net)
+        std::fs::create_dir_all(dir).map_err(|source| ModelError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        write_atomically(&dir.join(WEIGHTS_FILE), &self.weights)?;
+        Self::save_card(dir, &self.card)
     }
-}
-
-fn save_model(dir: &Path, card: &ModelCard, net: &FerNet) -> Result<(), ModelError> {
-    std::fs::create_dir_all(dir).map_err(|source| ModelError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let weights = dir.join(WEIGHTS_FILE);
-    let mut store = SafetensorsStore::from_bytes(None);
-    net.save_into(&mut store).map_err(|e| ModelError::Weights {
-        path: weights.clone(),
-        reason: e.to_string(),
-    })?;
-    let bytes = store.get_bytes().map_err(|e| ModelError::Weights {
-        path: weights.clone(),
-        reason: e.to_string(),
-    })?;
-    write_atomically(&weights, &bytes)?;
-    ModelBundle::save_card(dir, card)
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.

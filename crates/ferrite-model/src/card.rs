@@ -1,9 +1,10 @@
 use serde::{Deserialize, Serialize};
 
-use crate::ArchSpec;
+use crate::{ArchSpec, TrainingRecord};
 
-/// Version of the model directory format; bumped when old models can no longer be read.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the model card that this build writes. Version 2 types the training record
+/// ([`TrainingRecord`]); version-1 cards (free-form training JSON) are still read.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The model card: what the weights are, how they were trained and how well they do.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -16,9 +17,9 @@ pub struct ModelCard {
     pub labels: Vec<String>,
     /// How faces are prepared: size, channels and scale.
     pub input: serde_json::Value,
-    /// The training recipe and run facts (free-form, written by the trainer).
+    /// How the weights were trained: one leg per training run, oldest first.
     #[serde(default)]
-    pub training: serde_json::Value,
+    pub training: TrainingRecord,
     /// Evaluation results per split (the JSON of `ferrite eval`), keyed by split name.
     #[serde(default)]
     pub evaluation: serde_json::Map<String, serde_json::Value>,
@@ -28,15 +29,27 @@ pub struct ModelCard {
 }
 
 impl ModelCard {
-    /// Parses a card's JSON and checks its format version and architecture.
+    /// Parses a card's JSON (version 1 or 2) and checks its architecture. A version-1 card
+    /// comes back as version 2, its training section read into a [`TrainingRecord`].
     pub fn parse(json: &str) -> Result<ModelCard, String> {
-        let card: ModelCard = serde_json::from_str(json).map_err(|e| e.to_string())?;
-        if card.format_version != FORMAT_VERSION {
-            return Err(format!(
-                "format version {} is not supported (this build reads version {FORMAT_VERSION})",
-                card.format_version
-            ));
+        let mut value: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let version = value.get("format_version").and_then(|v| v.as_u64());
+        match version {
+            Some(1) => {
+                let record = TrainingRecord::from_version_1(&value["training"]);
+                value["training"] = serde_json::to_value(record).expect("record serialises");
+                value["format_version"] = FORMAT_VERSION.into();
+            }
+            Some(v) if v == FORMAT_VERSION as u64 => {}
+            Some(v) => {
+                return Err(format!(
+                    "format version {v} is not supported (this build reads versions 1 to \
+                     {FORMAT_VERSION}; a newer Ferrite wrote it)"
+                ))
+            }
+            None => return Err("no format_version: not a Ferrite model card".into()),
         }
+        let card: ModelCard = serde_json::from_value(value).map_err(|e| e.to_string())?;
         card.arch
             .validate()
             .map_err(|reason| format!("invalid architecture: {reason}"))?;
@@ -58,7 +71,7 @@ impl ModelCard {
                 "layout": "NCHW",
                 "scale": "pixel / 255",
             }),
-            training: serde_json::Value::Null,
+            training: TrainingRecord::default(),
             evaluation: serde_json::Map::new(),
             notes: String::new(),
         }

@@ -27,6 +27,12 @@ pub enum ModelError {
         /// What is wrong.
         reason: String,
     },
+    /// `$FERRITE_MODEL` does not name a model.
+    #[error("FERRITE_MODEL: {reason}")]
+    Env {
+        /// What is wrong with its value.
+        reason: String,
+    },
     /// An I/O error on a named path.
     #[error("{path}: {source}")]
     Io {

@@ -1,24 +1,24 @@
-//! Ferrite's emotion CNN, defined once: the architecture spec ([`ArchSpec`]), its burn
-//! implementation ([`FerNet`]), the model directory on disk ([`ModelBundle`]: weights in
-//! safetensors plus a JSON model card) and a batch classifier for 48x48 faces ([`Classifier`]).
+//! Ferrite's emotion CNN as data, with no engine attached: the architecture spec
+//! ([`ArchSpec`]), the model card with its typed training record ([`ModelCard`],
+//! [`TrainingRecord`]), the model directory on disk ([`ModelBundle`]: safetensors weights plus
+//! the card) and where a model comes from ([`ModelSource`]: a folder, `$FERRITE_MODEL`, or a
+//! model embedded in the binary).
+//!
+//! Invariant: this crate depends on no tensor library. The engines that run a model
+//! (`ferrite-engine`, and burn in `ferrite-burn`) read the same weights bytes from a bundle.
 
 mod arch;
 mod bundle;
 mod card;
-mod classifier;
 mod engine;
 mod error;
-mod net;
+mod source;
+mod training;
 
 pub use arch::{ArchSpec, BlockSpec};
-pub use bundle::{default_model_dir, write_atomically, ModelBundle, CARD_FILE, WEIGHTS_FILE};
+pub use bundle::{write_atomically, ModelBundle, CARD_FILE, WEIGHTS_FILE};
 pub use card::{ModelCard, FORMAT_VERSION};
-pub use classifier::Classifier;
-pub use engine::Engine;
+pub use engine::{Engine, TrainDevice};
 pub use error::ModelError;
-pub use net::FerNet;
-
-/// The device the burn reference engine runs on for CPU work (the Flex backend).
-pub fn cpu_device() -> burn::tensor::Device {
-    burn::tensor::Device::flex()
-}
+pub use source::{ModelSource, ShippedModel, MODEL_ENV};
+pub use training::{DataRecord, EpochRecord, Recipe, TrainingLeg, TrainingRecord};

@@ -1,121 +1,102 @@
-//! Model directories: save/load round trips and the errors for bad ones.
+//! Model directories without any engine: round trips, the errors for bad ones, and cards
+//! written by earlier versions.
 
-use burn::tensor::Device;
 use ferrite_model::{
-    ArchSpec, Classifier, FerNet, ModelBundle, ModelCard, CARD_FILE, WEIGHTS_FILE,
+    ArchSpec, ModelBundle, ModelCard, ModelSource, ShippedModel, CARD_FILE, FORMAT_VERSION,
+    WEIGHTS_FILE,
 };
 
-fn tiny_arch() -> ArchSpec {
-    let mut arch = ArchSpec::reference();
-    arch.name = "tiny".into();
-    for (b, c) in arch.blocks.iter_mut().zip([4, 8, 8]) {
-        b.channels = c;
-    }
-    arch.hidden = vec![16];
-    arch
-}
-
-fn faces() -> Vec<Vec<u8>> {
-    (0..5u8)
-        .map(|k| {
-            (0..48 * 48)
-                .map(|i| ((i * (k as usize + 3)) % 251) as u8)
-                .collect()
-        })
-        .collect()
-}
-
-fn predict(bundle: ModelBundle, tta: bool) -> Vec<[f32; 7]> {
-    let faces = faces();
-    let refs: Vec<&[u8]> = faces.iter().map(|f| f.as_slice()).collect();
-    Classifier::new(bundle.net, Device::flex()).predict(&refs, tta)
-}
-
-fn saved_bundle(dir: &std::path::Path) -> ModelBundle {
-    let device = Device::flex();
-    device.seed(7);
-    let arch = tiny_arch();
+fn saved(dir: &std::path::Path) -> ModelBundle {
     let bundle = ModelBundle {
-        card: ModelCard::new(arch.clone()),
-        net: FerNet::new(&arch, &device),
+        card: ModelCard::new(ArchSpec::reference()),
+        weights: b"not really safetensors, but bytes the bundle must keep"
+            .to_vec()
+            .into(),
     };
     bundle.save(dir).unwrap();
     bundle
 }
 
 #[test]
-fn saved_model_reloads_with_identical_predictions() {
+fn a_saved_bundle_reads_back_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
-    let original = saved_bundle(dir.path());
-    let before = predict(original, false);
-    let loaded = ModelBundle::load(dir.path(), &Device::flex()).unwrap();
-    assert_eq!(loaded.card.arch, tiny_arch());
-    let after = predict(loaded, false);
-    assert_eq!(before, after);
-    for p in &after {
-        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
-    }
+    let original = saved(dir.path());
+    let read = ModelBundle::read(dir.path()).unwrap();
+    assert_eq!(read.weights, original.weights);
+    assert_eq!(read.card.arch, original.card.arch);
+    assert_eq!(read.card.format_version, FORMAT_VERSION);
     assert!(!dir.path().join("model.safetensors.tmp").exists());
-}
-
-#[test]
-fn flip_tta_changes_predictions_but_keeps_distributions() {
-    let dir = tempfile::tempdir().unwrap();
-    saved_bundle(dir.path());
-    let plain = predict(
-        ModelBundle::load(dir.path(), &Device::flex()).unwrap(),
-        false,
-    );
-    let tta = predict(
-        ModelBundle::load(dir.path(), &Device::flex()).unwrap(),
-        true,
-    );
-    assert_ne!(plain, tta);
-    for p in &tta {
-        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
-    }
+    let source = ModelSource::Dir(dir.path().to_path_buf());
+    assert_eq!(source.load().unwrap().weights, original.weights);
 }
 
 #[test]
 fn missing_directory_and_files_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("nowhere");
-    let err = ModelBundle::load(&missing, &Device::flex()).err().unwrap();
+    let err = ModelBundle::read(&dir.path().join("nowhere")).unwrap_err();
     assert!(err.to_string().contains("nowhere"), "{err}");
 
-    saved_bundle(dir.path());
+    saved(dir.path());
     std::fs::remove_file(dir.path().join(WEIGHTS_FILE)).unwrap();
-    let err = ModelBundle::load(dir.path(), &Device::flex())
-        .err()
-        .unwrap();
+    let err = ModelBundle::read(dir.path()).unwrap_err();
     assert!(err.to_string().contains("weights file not found"), "{err}");
 }
 
 #[test]
-fn incompatible_versions_and_architectures_are_refused() {
+fn unknown_versions_and_broken_cards_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    saved_bundle(dir.path());
+    saved(dir.path());
     let card_path = dir.path().join(CARD_FILE);
     let text = std::fs::read_to_string(&card_path).unwrap();
 
-    let future = text.replace("\"format_version\": 1", "\"format_version\": 99");
+    let future = text.replace("\"format_version\": 2", "\"format_version\": 99");
     std::fs::write(&card_path, future).unwrap();
-    let err = ModelBundle::load(dir.path(), &Device::flex())
-        .err()
-        .unwrap();
+    let err = ModelBundle::read(dir.path()).unwrap_err();
     assert!(err.to_string().contains("format version 99"), "{err}");
 
-    let mut card: ModelCard = serde_json::from_str(&text).unwrap();
-    card.arch.hidden = vec![32];
-    std::fs::write(&card_path, serde_json::to_string(&card).unwrap()).unwrap();
-    let err = ModelBundle::load(dir.path(), &Device::flex())
-        .err()
-        .unwrap();
-    assert!(err.to_string().contains("model weights"), "{err}");
-
     std::fs::write(&card_path, "{ not json").unwrap();
-    let err = ModelBundle::load(dir.path(), &Device::flex())
-        .err()
-        .unwrap();
+    let err = ModelBundle::read(dir.path()).unwrap_err();
     assert!(err.to_string().contains("model card"), "{err}");
+
+    let mut card: ModelCard = serde_json::from_str(&text).unwrap();
+    card.arch.blocks.clear();
+    std::fs::write(&card_path, serde_json::to_string(&card).unwrap()).unwrap();
+    let err = ModelBundle::read(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("invalid architecture"), "{err}");
+}
+
+#[test]
+fn a_version_1_card_is_read_with_its_legs() {
+    let dir = tempfile::tempdir().unwrap();
+    saved(dir.path());
+    let v1 = serde_json::json!({
+        "format_version": 1,
+        "arch": ArchSpec::reference(),
+        "labels": ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"],
+        "input": {"size": 48},
+        "training": {
+            "config": {"engine": "burn", "device": "vulkan", "epochs": 3, "seed": 1},
+            "epochs_completed": 3, "best_epoch": 3, "hardware": "a GPU",
+            "started_from": {"config": {"engine": "ferrite", "seed": 0}, "epochs_completed": 5}
+        },
+        "evaluation": {},
+        "notes": "old"
+    });
+    std::fs::write(dir.path().join(CARD_FILE), v1.to_string()).unwrap();
+    let card = ModelBundle::read_card(dir.path()).unwrap();
+    assert_eq!(card.format_version, FORMAT_VERSION);
+    let legs = &card.training.legs;
+    assert_eq!(legs.len(), 2);
+    assert_eq!((legs[0].recipe.seed, legs[0].epochs), (0, 5));
+    assert_eq!((legs[1].recipe.seed, legs[1].epochs), (1, 3));
+    assert_eq!(legs[1].hardware, "a GPU");
+}
+
+#[test]
+fn the_shipped_model_reads_as_the_current_version() {
+    let card = ShippedModel::Accurate.card();
+    assert_eq!(card.format_version, FORMAT_VERSION);
+    assert_eq!(card.arch, ArchSpec::wide());
+    assert!(card.training.legs.len() >= 2);
+    assert!(card.evaluation.contains_key("private-test"));
 }

@@ -340,17 +340,31 @@ function renderEvaluation(card, split) {
   });
 }
 
+function duration(s) {
+  if (!s) return "—";
+  return s < 90 ? `${s.toFixed(0)} s` : s < 5400 ? `${(s / 60).toFixed(0)} min` : `${(s / 3600).toFixed(1)} h`;
+}
+
+function renderLegs(legs, commands) {
+  $("#model-legs").innerHTML = `<thead><tr><th>leg</th><th>engine</th><th>device</th><th>hardware</th><th>epochs</th><th>best epoch</th><th>val accuracy</th><th>time</th><th>recipe</th></tr></thead><tbody>${
+    legs.map((l, i) => `<tr><td>${i + 1}</td><td>${esc(l.engine)}</td><td>${esc(l.device)}</td><td>${esc(l.hardware)}</td><td>${l.epochs}</td><td>${l.best_epoch}</td><td>${l.best_val_accuracy.toFixed(4)}</td><td>${duration(l.seconds)}</td><td><code>${esc(commands[i] || "")}</code></td></tr>`).join("")
+  }</tbody>`;
+}
+
 pageInit.model = async () => {
   let info;
   try { info = await api("/api/model"); } catch (e) { $("#model-summary").textContent = e.message; return; }
   const card = info.card;
-  const t = card.training || {};
-  const hours = t.training_seconds ? `${(t.training_seconds / 3600).toFixed(1)} h` : "—";
+  const legs = (card.training && card.training.legs) || [];
+  const last = legs[legs.length - 1];
+  const seconds = legs.reduce((s, l) => s + l.seconds, 0);
   kpis($("#model-summary"), [
-    ["architecture", card.arch.name], ["engine", t.engine || "—"], ["epochs", t.epochs_completed ?? "—"],
-    ["best epoch", t.best_epoch ?? "—"], ["training time", hours], ["train images", t.train_images ?? "—"],
+    ["architecture", card.arch.name], ["training legs", legs.length],
+    ["epochs", legs.reduce((n, l) => n + l.epochs, 0)], ["training time", duration(seconds)],
+    ["train images", last ? last.data.train_images : "—"],
   ]);
   $("#model-notes").textContent = `${info.origin}. ${card.notes || ""}`;
+  renderLegs(legs, info.leg_commands || []);
   const splits = Object.keys(card.evaluation || {});
   const select = $("#eval-split");
   select.innerHTML = splits.map((s) => `<option value="${s}">${s}</option>`).join("");
@@ -359,7 +373,8 @@ pageInit.model = async () => {
   select.addEventListener("change", render);
   $("#cm-normalise").addEventListener("change", render);
   render();
-  const h = t.history || [];
+  // Every leg's epochs in order, numbered across legs.
+  const h = legs.flatMap((l) => l.history).map((p, i) => ({ ...p, epoch: i + 1 }));
   const line = (id, key, label) => chart(id, {
     type: "line",
     data: { labels: h.map((p) => p.epoch), datasets: [

@@ -139,7 +139,8 @@ pub async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
     }))
 }
 
-/// `GET /api/model`: the model card, where it came from, and the label colours.
+/// `GET /api/model`: the model card, where it came from, each training leg's recipe as
+/// `ferrite train` options, and the label colours.
 pub async fn model(State(state): State<AppState>) -> Json<serde_json::Value> {
     let colours: serde_json::Map<String, serde_json::Value> = Emotion::ALL
         .iter()
@@ -151,9 +152,17 @@ pub async fn model(State(state): State<AppState>) -> Json<serde_json::Value> {
             )
         })
         .collect();
+    let card = state.predictor.model().card();
+    let commands: Vec<String> = card
+        .training
+        .legs
+        .iter()
+        .map(|leg| leg.recipe.command_line(leg.engine, leg.device))
+        .collect();
     Json(serde_json::json!({
         "origin": state.predictor.model().origin(),
-        "card": state.predictor.model().card(),
+        "card": card,
+        "leg_commands": commands,
         "colours": colours,
     }))
 }

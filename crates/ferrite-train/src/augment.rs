@@ -61,6 +61,18 @@ impl Augmenter {
         }
     }
 
+    /// The name of the preset these ranges are (random erasing aside), or `custom`.
+    pub fn preset_name(&self) -> &'static str {
+        let ranges = Augmenter {
+            erase_prob: 0.0,
+            ..self.clone()
+        };
+        Self::PRESET_NAMES
+            .into_iter()
+            .find(|name| Self::preset(name).as_ref() == Some(&ranges))
+            .unwrap_or("custom")
+    }
+
     /// No augmentation at all (inputs pass through unchanged).
     pub fn none() -> Augmenter {
         Augmenter {

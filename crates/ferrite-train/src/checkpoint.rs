@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use ferrite_eval::HistoryPoint;
-use ferrite_model::write_atomically;
+use ferrite_model::{write_atomically, TrainingLeg, TrainingRecord};
 
 use crate::learner::Learner;
 use crate::{Plateau, TrainConfig};
@@ -29,9 +29,22 @@ pub struct RunState {
     pub plateau: Plateau,
     /// Best validation accuracy and its epoch.
     pub best: Option<(f64, usize)>,
-    /// The `training` section of the card of the model the run started from (`--init`).
-    #[serde(default)]
-    pub started_from: Option<serde_json::Value>,
+    /// The training legs of the model the run started from (`--init`), oldest first. Read
+    /// also from checkpoints written before the record was typed (`started_from`, a version-1
+    /// card's training section).
+    #[serde(default, alias = "started_from", deserialize_with = "earlier_legs")]
+    pub earlier_legs: Vec<TrainingLeg>,
+}
+
+fn earlier_legs<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<TrainingLeg>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    if value.is_array() {
+        serde_json::from_value(value).map_err(serde::de::Error::custom)
+    } else {
+        Ok(TrainingRecord::from_version_1(&value).legs)
+    }
 }
 
 const STATE: &str = "state.json";

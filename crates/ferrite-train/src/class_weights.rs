@@ -30,6 +30,17 @@ impl FromStr for ClassWeighting {
     }
 }
 
+impl ClassWeighting {
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClassWeighting::None => "none",
+            ClassWeighting::Balanced => "balanced",
+            ClassWeighting::Sqrt => "sqrt",
+        }
+    }
+}
+
 /// Class weights for the given per-class counts. Classes with no samples get weight 0.
 pub fn class_weights(counts: &[usize; NUM_CLASSES], mode: ClassWeighting) -> [f32; NUM_CLASSES] {
     let n: usize = counts.iter().sum();

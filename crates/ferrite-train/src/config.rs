@@ -1,32 +1,9 @@
-use std::path::PathBuf;
-
 use serde::{Deserialize, Serialize};
 
-use ferrite_model::{ArchSpec, Engine};
+use ferrite_data::ValidationSplit;
+use ferrite_model::{ArchSpec, Engine, ModelSource, TrainDevice};
 
 use crate::{Augmenter, ClassWeighting, LrSchedule};
-
-/// The processor a burn run trains on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum TrainDevice {
-    /// burn's Flex CPU backend.
-    #[default]
-    Cpu,
-    /// burn's wgpu backend on Vulkan (a GPU); needs a build with the `vulkan` feature.
-    Vulkan,
-}
-
-impl std::str::FromStr for TrainDevice {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "cpu" => Ok(TrainDevice::Cpu),
-            "vulkan" => Ok(TrainDevice::Vulkan),
-            other => Err(format!("unknown device `{other}` (cpu, vulkan)")),
-        }
-    }
-}
 
 /// Everything that defines a training run. Saved in checkpoints and in the model card, so a
 /// run can be resumed and repeated.
@@ -59,8 +36,9 @@ pub struct TrainConfig {
     pub augment: Augmenter,
     /// Seed for initialisation, shuffling, augmentation and dropout.
     pub seed: u64,
-    /// The split that chooses the best epoch (never PrivateTest).
-    pub val_split: String,
+    /// The split that chooses the best epoch (a type that cannot hold PrivateTest).
+    #[serde(default)]
+    pub val_split: ValidationSplit,
     /// Train on at most this many images (a quick run), if set.
     pub limit: Option<usize>,
     /// Wall-clock budget of this invocation in seconds, if set: after each epoch but the first
@@ -68,11 +46,12 @@ pub struct TrainConfig {
     /// epoch's pace (never more than `epochs`); the schedule follows the new length.
     #[serde(default)]
     pub time_limit: Option<f64>,
-    /// A model folder whose weights a new run starts from instead of a random initialisation
-    /// (fine-tuning, or another schedule cycle after a finished run); the optimizer starts
-    /// fresh. Ignored on resume, where the checkpoint holds the weights.
-    #[serde(default)]
-    pub init: Option<PathBuf>,
+    /// A model (a folder or a shipped model's name) whose weights a new run starts from instead
+    /// of a random initialisation (fine-tuning, or another schedule cycle after a finished
+    /// run); the optimizer starts fresh. Ignored on resume, where the checkpoint holds the
+    /// weights.
+    #[serde(default, with = "model_source_text")]
+    pub init: Option<ModelSource>,
 }
 
 impl Default for TrainConfig {
@@ -90,7 +69,7 @@ impl Default for TrainConfig {
             class_weighting: ClassWeighting::Sqrt,
             augment: Augmenter::report(),
             seed: 42,
-            val_split: "public-test".into(),
+            val_split: ValidationSplit::PublicTest,
             limit: None,
             time_limit: None,
             init: None,
@@ -128,9 +107,30 @@ impl TrainConfig {
         if self.time_limit.is_some_and(|t| t.is_nan() || t <= 0.0) {
             return Err("--time-limit must be a positive number of seconds".into());
         }
-        if self.val_split == "private-test" {
-            return Err("PrivateTest is for reporting only; choose models on public-test".into());
-        }
         Ok(())
+    }
+}
+
+/// `--init` as the text it was given (a folder or a shipped model's name), in checkpoints.
+mod model_source_text {
+    use ferrite_model::ModelSource;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        source: &Option<ModelSource>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match source {
+            None => serializer.serialize_none(),
+            Some(source) => serializer.serialize_some(&source.to_arg()),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<ModelSource>, D::Error> {
+        Option::<String>::deserialize(deserializer)?
+            .map(|text| text.parse().map_err(serde::de::Error::custom))
+            .transpose()
     }
 }

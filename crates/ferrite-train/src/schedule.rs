@@ -31,6 +31,15 @@ impl FromStr for LrSchedule {
 }
 
 impl LrSchedule {
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            LrSchedule::Plateau => "plateau",
+            LrSchedule::Cosine => "cosine",
+            LrSchedule::OneCycle => "one-cycle",
+        }
+    }
+
     /// Learning rate at `step` of `total` steps (`steps_per_epoch` per epoch), before any
     /// plateau reduction.
     pub fn lr_at(self, base: f64, step: usize, total: usize, steps_per_epoch: usize) -> f64 {

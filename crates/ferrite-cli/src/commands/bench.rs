@@ -1,22 +1,26 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::activation::log_softmax;
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use clap::Args;
 
 use ferrite_data::{FACE_SIZE, NUM_CLASSES};
 use ferrite_engine::{softmax_cross_entropy, Adam, Network, Trace};
-use ferrite_model::{ArchSpec, Engine, FerNet};
+use ferrite_model::{ArchSpec, Engine};
+
+use super::model_arg::ModelArg;
+
+/// Both engines where this build has burn, else the gemm engine alone.
+#[cfg(feature = "burn")]
+const DEFAULT_ENGINES: &str = "ferrite,burn";
+#[cfg(not(feature = "burn"))]
+const DEFAULT_ENGINES: &str = "ferrite";
 
 /// Arguments of `ferrite bench`.
 #[derive(Args)]
 pub struct BenchArgs {
     /// Architecture presets to measure (comma-separated).
-    #[arg(long, default_value = "reference", value_delimiter = ',')]
-    arch: Vec<String>,
+    #[arg(long, default_value = "reference", value_delimiter = ',', value_parser = super::train::parse_arch)]
+    arch: Vec<ArchSpec>,
     /// Training batch size.
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
@@ -29,16 +33,18 @@ pub struct BenchArgs {
     /// Skip the training measurement.
     #[arg(long)]
     no_train: bool,
-    /// Measure the inference pipeline instead (shipped model): face latency, batched faces/s,
-    /// and detect + classify on a 640x480 photo.
+    /// Measure the inference pipeline instead (the model of --model): face latency, batched
+    /// faces/s, and detect + classify on a 640x480 photo.
     #[arg(long)]
     pipeline: bool,
+    #[command(flatten)]
+    model: ModelArg,
     /// Photo for the pipeline measurement (resized to 640x480 unless it is); default: a drawn
     /// scene.
     #[arg(long)]
     photo: Option<std::path::PathBuf>,
     /// Engines to measure: ferrite (the gemm engine), burn (the reference), or both.
-    #[arg(long, default_value = "ferrite,burn", value_delimiter = ',')]
+    #[arg(long, default_value = DEFAULT_ENGINES, value_delimiter = ',')]
     engine: Vec<Engine>,
 }
 
@@ -48,7 +54,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let budget = Duration::from_secs_f64(args.seconds);
     let short = budget.min(Duration::from_secs(3));
     if args.pipeline {
-        super::bench_pipeline::run(budget, args.infer_batch, args.photo.as_deref())?;
+        let source = args.model.resolve()?;
+        super::bench_pipeline::run(&source, budget, args.infer_batch, args.photo.as_deref())?;
         return Ok(ExitCode::SUCCESS);
     }
     println!(
@@ -61,31 +68,24 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         "{:<8} {:<10} {:>8} {:>12} {:>12} {:>14}",
         "engine", "arch", "MFLOP", "train img/s", "infer img/s", "batch-1 ms"
     );
-    for name in &args.arch {
-        let arch = ArchSpec::preset(name)
-            .ok_or_else(|| anyhow::anyhow!("unknown architecture `{name}`"))?;
+    for arch in &args.arch {
+        let name = &arch.name;
         for engine in &args.engine {
             let (train, infer, latency) = match engine {
-                Engine::Burn => {
-                    let train = if args.no_train {
-                        f64::NAN
-                    } else {
-                        train_throughput(&arch, args.batch_size, budget)
-                    };
-                    let net = FerNet::new(&arch, &Device::flex()).valid();
-                    (
-                        train,
-                        infer_throughput(&net, args.infer_batch, budget),
-                        infer_throughput(&net, 1, short),
-                    )
-                }
+                Engine::Burn => super::bench_burn::measure(
+                    arch,
+                    (!args.no_train).then_some(args.batch_size),
+                    args.infer_batch,
+                    budget,
+                    short,
+                )?,
                 Engine::Ferrite => {
                     let train = if args.no_train {
                         f64::NAN
                     } else {
-                        engine_train_throughput(&arch, args.batch_size, budget)
+                        engine_train_throughput(arch, args.batch_size, budget)
                     };
-                    let net = Network::new(&arch, 1);
+                    let net = Network::new(arch, 1);
                     (
                         train,
                         engine_infer_throughput(&net, args.infer_batch, budget),
@@ -95,7 +95,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             };
             println!(
                 "{:<8} {:<10} {:>8.0} {:>12.1} {:>12.1} {:>14.2}",
-                format!("{engine:?}").to_lowercase(),
+                engine,
                 name,
                 arch.forward_macs() as f64 * 2e-6,
                 train,
@@ -144,58 +144,6 @@ fn engine_infer_throughput(net: &Network, batch: usize, budget: Duration) -> f64
     let mut images = 0;
     while start.elapsed() < budget {
         let _ = net.forward_infer(&x, batch);
-        images += batch;
-    }
-    images as f64 / start.elapsed().as_secs_f64()
-}
-
-fn random_batch(n: usize, device: &Device) -> Tensor<4> {
-    Tensor::random(
-        [n, 1, FACE_SIZE, FACE_SIZE],
-        Distribution::Uniform(0.0, 1.0),
-        device,
-    )
-}
-
-/// Images per second of full training steps (forward, loss, backward, Adam update).
-fn train_throughput(arch: &ArchSpec, batch: usize, budget: Duration) -> f64 {
-    let device = Device::flex().autodiff();
-    let mut net = FerNet::new(arch, &device);
-    let mut optim = AdamConfig::new().init();
-    let labels: Vec<i64> = (0..batch).map(|i| (i % NUM_CLASSES) as i64).collect();
-    let mut onehot = vec![0.0f32; batch * NUM_CLASSES];
-    for (i, &l) in labels.iter().enumerate() {
-        onehot[i * NUM_CLASSES + l as usize] = 1.0;
-    }
-    let targets = Tensor::<2>::from_data(TensorData::new(onehot, [batch, NUM_CLASSES]), &device);
-    let mut step = |net: FerNet| {
-        let logits = net.forward(random_batch(batch, &device));
-        let loss = (log_softmax(logits, 1) * targets.clone())
-            .sum()
-            .neg()
-            .div_scalar(batch as f32);
-        let grads = GradientsParams::from_grads(loss.backward(), &net);
-        optim.step(1e-3, net, grads)
-    };
-    net = step(net);
-    let start = Instant::now();
-    let mut images = 0;
-    while start.elapsed() < budget {
-        net = step(net);
-        images += batch;
-    }
-    images as f64 / start.elapsed().as_secs_f64()
-}
-
-/// Images per second of inference at a batch size.
-fn infer_throughput(net: &FerNet, batch: usize, budget: Duration) -> f64 {
-    let device = Device::flex();
-    let input = random_batch(batch, &device);
-    let _ = net.forward(input.clone()).into_data();
-    let start = Instant::now();
-    let mut images = 0;
-    while start.elapsed() < budget {
-        let _ = net.forward(input.clone()).into_data();
         images += batch;
     }
     images as f64 / start.elapsed().as_secs_f64()

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use image::{imageops::FilterType, DynamicImage, GrayImage, Luma};
 
 use ferrite_data::{decode_file, DEFAULT_MAX_PIXELS, FACE_PIXELS};
-use ferrite_infer::{detect_faces, EmotionModel, PredictOptions, Predictor};
+use ferrite_infer::{detect_faces, EmotionModel, ModelSource, PredictOptions, Predictor};
 
 /// Calls `f` repeatedly for `budget` (after one warm-up call); returns calls per second.
 fn rate(budget: Duration, mut f: impl FnMut()) -> f64 {
@@ -50,9 +50,17 @@ fn test_photo(photo: Option<&Path>) -> anyhow::Result<(DynamicImage, String)> {
 }
 
 /// Prints batch-1 face latency, batched faces/s and 640x480 photo latency.
-pub fn run(budget: Duration, batch: usize, photo: Option<&Path>) -> anyhow::Result<()> {
-    let predictor = Predictor::new(EmotionModel::load(None)?, PredictOptions::default())
-        .map_err(|e| anyhow::anyhow!(e))?;
+pub fn run(
+    source: &ModelSource,
+    budget: Duration,
+    batch: usize,
+    photo: Option<&Path>,
+) -> anyhow::Result<()> {
+    let predictor = Predictor::new(
+        EmotionModel::from_source(source)?,
+        PredictOptions::default(),
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
     let face: Vec<u8> = (0..FACE_PIXELS).map(|i| (i * 7 % 251) as u8).collect();
     let single = rate(budget, || {
         let _ = predictor.model().classify(&[&face], false);

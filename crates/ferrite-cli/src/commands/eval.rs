@@ -4,10 +4,12 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Context};
 use clap::{Args, ValueEnum};
 
-use ferrite_data::{load_dataset, Emotion, Split};
+use ferrite_data::{load_dataset, Emotion, Split, NUM_CLASSES};
 use ferrite_engine::Network;
 use ferrite_eval::{classification_report_text, plot_confusion, ConfusionMatrix, EvalReport};
-use ferrite_model::{cpu_device, default_model_dir, Classifier, Engine, ModelBundle, WEIGHTS_FILE};
+use ferrite_model::{Engine, ModelBundle};
+
+use super::model_arg::ModelArg;
 
 /// Output format of `ferrite eval`.
 #[derive(Clone, Copy, ValueEnum)]
@@ -21,9 +23,8 @@ pub enum Format {
 /// Arguments of `ferrite eval`.
 #[derive(Args)]
 pub struct EvalArgs {
-    /// Model directory (default: the shipped model).
-    #[arg(long)]
-    model: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArg,
     /// Dataset: Kaggle layout, fer2013.csv, or a folder of class subfolders.
     #[arg(long)]
     data: PathBuf,
@@ -49,28 +50,23 @@ pub struct EvalArgs {
 
 /// Runs `ferrite eval`.
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let model_dir = args.model.clone().unwrap_or_else(default_model_dir);
+    let source = args.model.resolve()?;
+    if args.save_to_card && source.dir().is_none() {
+        anyhow::bail!(
+            "--save-to-card writes into a model folder, and {source} is inside the binary; \
+             give --model DIR"
+        );
+    }
+    let bundle = source.load()?;
     let set = load_dataset(&args.data, args.split)?;
     eprintln!(
         "{}",
         set.summary(&format!("{} ({})", args.data.display(), args.split))
     );
-    let card = ModelBundle::read_card(&model_dir)?;
     let faces: Vec<&[u8]> = set.samples.iter().map(|s| s.pixels.as_slice()).collect();
-    let probabilities = match args.engine {
-        Engine::Burn => {
-            let device = cpu_device();
-            let bundle = ModelBundle::load(&model_dir, &device)?;
-            Classifier::new(bundle.net, device).predict(&faces, args.tta)
-        }
-        Engine::Ferrite => {
-            let path = model_dir.join(WEIGHTS_FILE);
-            let bytes = std::fs::read(&path).with_context(|| format!("{}", path.display()))?;
-            Network::from_safetensors(&card.arch, &bytes)
-                .with_context(|| format!("model weights {}", path.display()))?
-                .predict(&faces, args.tta)
-        }
-    };
+    let probabilities = classify(&bundle, args.engine, &faces, args.tta)
+        .with_context(|| format!("model weights of {source}"))?;
+    let card = bundle.card;
     let pairs = set.samples.iter().zip(&probabilities).map(|(s, p)| {
         let best = (0..p.len())
             .max_by(|&a, &b| p[a].total_cmp(&p[b]))
@@ -83,7 +79,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         Format::Text => {
             println!(
                 "model {} ({}) on {} split `{}`{}",
-                model_dir.display(),
+                source,
                 card.arch.name,
                 args.data.display(),
                 args.split,
@@ -112,7 +108,44 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             args.split.to_string()
         };
         card.evaluation.insert(key, serde_json::to_value(&report)?);
-        ModelBundle::save_card(&model_dir, &card).context("updating the model card")?;
+        let dir = source.dir().expect("checked before evaluating");
+        ModelBundle::save_card(dir, &card).context("updating the model card")?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Probabilities for `faces` from the model in `bundle`, run on `engine`.
+fn classify(
+    bundle: &ModelBundle,
+    engine: Engine,
+    faces: &[&[u8]],
+    tta: bool,
+) -> anyhow::Result<Vec<[f32; NUM_CLASSES]>> {
+    match engine {
+        Engine::Ferrite => {
+            Ok(Network::from_safetensors(&bundle.card.arch, &bundle.weights)?.predict(faces, tta))
+        }
+        Engine::Burn => burn_classify(bundle, faces, tta),
+    }
+}
+
+#[cfg(feature = "burn")]
+fn burn_classify(
+    bundle: &ModelBundle,
+    faces: &[&[u8]],
+    tta: bool,
+) -> anyhow::Result<Vec<[f32; NUM_CLASSES]>> {
+    let device = ferrite_burn::cpu_device();
+    let net = ferrite_burn::load_net(&bundle.card.arch, &bundle.weights, &device)
+        .map_err(anyhow::Error::msg)?;
+    Ok(ferrite_burn::Classifier::new(net, device).predict(faces, tta))
+}
+
+#[cfg(not(feature = "burn"))]
+fn burn_classify(
+    _bundle: &ModelBundle,
+    _faces: &[&[u8]],
+    _tta: bool,
+) -> anyhow::Result<Vec<[f32; NUM_CLASSES]>> {
+    anyhow::bail!(ferrite_train::NO_BURN)
 }

@@ -1,10 +1,16 @@
 //! One module per subcommand.
 
 pub mod bench;
+#[cfg(feature = "burn")]
+pub mod bench_burn;
+#[cfg(not(feature = "burn"))]
+#[path = "bench_burn_missing.rs"]
+pub mod bench_burn;
 pub mod bench_pipeline;
 pub mod eval;
 pub mod inputs;
 pub mod model;
+pub mod model_arg;
 pub mod predict;
 pub mod serve;
 pub mod train;

@@ -1,16 +1,16 @@
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 
-use ferrite_model::{default_model_dir, ModelBundle};
+use ferrite_model::{ModelCard, TrainingRecord};
+
+use super::model_arg::ModelArg;
 
 /// Arguments of `ferrite model`.
 #[derive(Args)]
 pub struct ModelArgs {
-    /// Model directory (default: the shipped model).
-    #[arg(long)]
-    model: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArg,
     /// Print the whole model card as JSON.
     #[arg(long)]
     json: bool,
@@ -18,47 +18,19 @@ pub struct ModelArgs {
 
 /// Runs `ferrite model`: what a model is, how it was trained and how well it does.
 pub fn run(args: ModelArgs) -> anyhow::Result<ExitCode> {
-    let dir = args.model.unwrap_or_else(default_model_dir);
-    let card = ModelBundle::read_card(&dir)?;
+    let source = args.model.resolve()?;
+    let card = source.read_card()?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&card)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let blocks: Vec<String> = card
-        .arch
-        .blocks
-        .iter()
-        .map(|b| format!("{}x{}", b.convs, b.channels))
-        .collect();
-    println!("model        {}", dir.display());
-    println!(
-        "architecture {} (conv blocks {}, dense {:?}, {:.0} MFLOP per face)",
-        card.arch.name,
-        blocks.join(" "),
-        card.arch.hidden,
-        card.arch.forward_macs() as f64 * 2e-6
-    );
-    println!("labels       {}", card.labels.join(", "));
-    if let Some(t) = card.training.as_object() {
-        let get = |k: &str| {
-            t.get(k)
-                .map(|v| v.to_string())
-                .unwrap_or_else(|| "-".into())
-        };
-        println!(
-            "training     {} epochs, best epoch {}, {}s on {}",
-            get("epochs_completed"),
-            get("best_epoch"),
-            t.get("training_seconds")
-                .and_then(|v| v.as_f64())
-                .map_or("-".into(), |s| format!("{s:.0}")),
-            get("hardware")
-        );
-    }
+    println!("model        {source}");
+    print_summary(&card);
+    print!("{}", legs_table(&card.training));
     for (split, eval) in &card.evaluation {
         let num = |k: &str| eval.get(k).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
         println!(
-            "{:<12} accuracy {:.4}  macro-F1 {:.4}  weighted-F1 {:.4}  (n = {})",
+            "{:<16} accuracy {:.4}  macro-F1 {:.4}  weighted-F1 {:.4}  (n = {})",
             split,
             num("accuracy"),
             num("macro_f1"),
@@ -70,4 +42,78 @@ pub fn run(args: ModelArgs) -> anyhow::Result<ExitCode> {
         println!("\n{}", card.notes);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(card: &ModelCard) {
+    let blocks: Vec<String> = card
+        .arch
+        .blocks
+        .iter()
+        .map(|b| format!("{}x{}", b.convs, b.channels))
+        .collect();
+    println!(
+        "architecture {} (conv blocks {}, dense {:?}, {:.0} MFLOP per face)",
+        card.arch.name,
+        blocks.join(" "),
+        card.arch.hidden,
+        card.arch.forward_macs() as f64 * 2e-6
+    );
+    println!("labels       {}", card.labels.join(", "));
+}
+
+/// The training record as a table: a row per leg, its recipe as `ferrite train` options under
+/// it.
+fn legs_table(record: &TrainingRecord) -> String {
+    if record.legs.is_empty() {
+        return "training     none recorded\n".into();
+    }
+    let mut out = format!(
+        "training     {} leg{}, {} epochs, {} in all\n",
+        record.legs.len(),
+        if record.legs.len() == 1 { "" } else { "s" },
+        record.total_epochs(),
+        duration(record.total_seconds())
+    );
+    out.push_str(&format!(
+        "  {:>3}  {:<7}  {:<6}  {:>6}  {:>4}  {:>7}  {:>7}  {}\n",
+        "leg", "engine", "device", "epochs", "best", "val acc", "time", "hardware"
+    ));
+    for (i, leg) in record.legs.iter().enumerate() {
+        out.push_str(&format!(
+            "  {:>3}  {:<7}  {:<6}  {:>6}  {:>4}  {:>7.4}  {:>7}  {}\n       {}\n",
+            i + 1,
+            leg.engine,
+            leg.device,
+            leg.epochs,
+            leg.best_epoch,
+            leg.best_val_accuracy,
+            duration(leg.seconds),
+            leg.hardware,
+            leg.recipe.command_line(leg.engine, leg.device)
+        ));
+    }
+    out
+}
+
+/// `42 s`, `7 min`, `2.0 h`.
+fn duration(seconds: f64) -> String {
+    if seconds < 90.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 5400.0 {
+        format!("{:.0} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration;
+
+    #[test]
+    fn durations_read_in_the_unit_that_fits() {
+        assert_eq!(duration(42.0), "42 s");
+        assert_eq!(duration(434.0), "7 min");
+        assert_eq!(duration(7319.0), "2.0 h");
+    }
 }

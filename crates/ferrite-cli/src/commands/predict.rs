@@ -18,6 +18,7 @@ use ferrite_infer::{
 };
 
 use super::inputs::{expand, Input};
+use super::model_arg::ModelArg;
 
 /// Images decoded and classified together (bounded so large photos do not fill memory).
 const CHUNK: usize = 16;
@@ -39,9 +40,8 @@ pub struct PredictArgs {
     /// Image files, folders (searched recursively) or glob patterns.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// Model directory (default: the shipped model, embedded in this binary).
-    #[arg(long)]
-    model: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArg,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -78,7 +78,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
         max_pixels: (args.max_megapixels * 1e6) as u64,
         ..PredictOptions::default()
     };
-    let model = EmotionModel::load(args.model.as_deref())?;
+    let model = EmotionModel::from_source(&args.model.resolve()?)?;
     let predictor = Predictor::new(model, options).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(dir) = &args.annotate {
         std::fs::create_dir_all(dir)

@@ -9,6 +9,8 @@ use clap::Args;
 use ferrite_infer::{EmotionModel, PredictOptions, Predictor};
 use ferrite_server::ServerConfig;
 
+use super::model_arg::ModelArg;
+
 /// Arguments of `ferrite serve`.
 #[derive(Args)]
 pub struct ServeArgs {
@@ -19,9 +21,8 @@ pub struct ServeArgs {
     /// Port (0 picks a free one).
     #[arg(long, default_value_t = 8080)]
     port: u16,
-    /// Model directory (default: the shipped model, embedded in this binary).
-    #[arg(long)]
-    model: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArg,
     /// Dataset for the EDA page (Kaggle layout, fer2013.csv, or class subfolders).
     #[arg(long)]
     data: Option<PathBuf>,
@@ -32,7 +33,7 @@ pub struct ServeArgs {
 
 /// Runs `ferrite serve` until Ctrl-C.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let model = EmotionModel::load(args.model.as_deref())?;
+    let model = EmotionModel::from_source(&args.model.resolve()?)?;
     let predictor = Predictor::new(model, PredictOptions::default()).map_err(anyhow::Error::msg)?;
     if let Some(data) = &args.data {
         anyhow::ensure!(

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use anyhow::{anyhow, Context};
 use clap::Args;
 
-use ferrite_model::{ArchSpec, Engine};
+use ferrite_data::ValidationSplit;
+use ferrite_model::{ArchSpec, Engine, ModelSource};
 use ferrite_train::{Augmenter, ClassWeighting, LrSchedule, TrainConfig, TrainDevice};
 
 /// Arguments of `ferrite train`.
@@ -58,9 +59,10 @@ pub struct TrainArgs {
     /// Seed for initialisation, shuffling and augmentation.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Split that picks the best epoch (public-test; never private-test).
+    /// Split that picks the best epoch: public-test. PrivateTest, the whole test folder and the
+    /// training set are refused (PrivateTest is reported, never tuned on).
     #[arg(long, default_value = "public-test")]
-    val_split: String,
+    val_split: ValidationSplit,
     /// Train on at most this many images (quick runs).
     #[arg(long)]
     limit: Option<usize>,
@@ -69,10 +71,11 @@ pub struct TrainArgs {
     /// --epochs; a plan is only ever shortened.
     #[arg(long)]
     time_limit: Option<f64>,
-    /// Start from the weights of this model folder (same architecture) instead of a random
-    /// initialisation; the optimizer and the schedule start fresh.
-    #[arg(long)]
-    init: Option<PathBuf>,
+    /// Start from the weights of this model (a folder, or a shipped model's name; same
+    /// architecture) instead of a random initialisation; the optimizer and the schedule start
+    /// fresh, and the new card keeps the model's training legs.
+    #[arg(long, value_name = "NAME|DIR")]
+    init: Option<ModelSource>,
     /// Continue from OUT/checkpoint.
     #[arg(long)]
     resume: bool,
@@ -81,7 +84,8 @@ pub struct TrainArgs {
     threads: Option<usize>,
 }
 
-fn parse_arch(name: &str) -> Result<ArchSpec, String> {
+/// An architecture preset by name, for `--arch`.
+pub fn parse_arch(name: &str) -> Result<ArchSpec, String> {
     ArchSpec::preset(name).ok_or_else(|| {
         format!(
             "unknown architecture `{name}` (one of {})",

@@ -6,7 +6,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, Linea
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
-use crate::ArchSpec;
+use ferrite_model::ArchSpec;
 
 /// Conv 3x3 (no bias) + batch norm + ReLU.
 #[derive(Module, Debug)]

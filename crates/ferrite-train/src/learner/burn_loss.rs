@@ -1,3 +1,6 @@
+//! burn's class-weighted, label-smoothed cross-entropy (the gemm engine has its own in
+//! `ferrite_engine::softmax_cross_entropy`; the parity tests keep the two equal).
+
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -5,7 +8,7 @@ use ferrite_data::NUM_CLASSES;
 
 /// Class-weighted softmax cross-entropy with label smoothing, normalised by the sum of the
 /// weights (PyTorch's convention). Returns a scalar tensor.
-pub fn weighted_cross_entropy(
+pub(crate) fn weighted_cross_entropy(
     logits: Tensor<2>,
     labels: &[usize],
     class_weights: &[f32; NUM_CLASSES],

@@ -5,8 +5,9 @@ use burn::module::Module;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor, TensorData};
+use ferrite_burn::{net_to_safetensors, FerNet};
 use ferrite_engine::{softmax_cross_entropy, Network, Trace};
-use ferrite_model::{ArchSpec, FerNet, ModelBundle, ModelCard, WEIGHTS_FILE};
+use ferrite_model::ArchSpec;
 
 fn small_arch() -> ArchSpec {
     arch_with_channels([4, 6, 8])
@@ -45,16 +46,9 @@ fn labels(n: usize) -> Vec<usize> {
     (0..n).map(|i| (i * 3) % 7).collect()
 }
 
-/// Saves a burn network and loads it into the engine through the shared weight file.
+/// Loads a burn network's weights into the engine through the shared weight file format.
 fn to_engine(net: &FerNet, arch: &ArchSpec) -> Network {
-    let dir = tempfile::tempdir().unwrap();
-    ModelBundle {
-        card: ModelCard::new(arch.clone()),
-        net: net.valid(),
-    }
-    .save(dir.path())
-    .unwrap();
-    let bytes = std::fs::read(dir.path().join(WEIGHTS_FILE)).unwrap();
+    let bytes = net_to_safetensors(&net.valid()).unwrap();
     Network::from_safetensors(arch, &bytes).unwrap()
 }
 
@@ -246,7 +240,7 @@ fn predictions_match_burns_classifier_with_and_without_flip() {
         })
         .collect();
     let refs: Vec<&[u8]> = pixels.iter().map(|f| f.as_slice()).collect();
-    let reference = ferrite_model::Classifier::new(trained, Device::flex());
+    let reference = ferrite_burn::Classifier::new(trained, Device::flex());
     for tta in [false, true] {
         let ours = engine.predict(&refs, tta);
         let theirs = reference.predict(&refs, tta);

@@ -1,0 +1,227 @@
+//! Where a model comes from, resolved in one place for every subcommand, the server and the
+//! library: a model folder or the name of a model shipped inside the binary (`--model`), then
+//! `$FERRITE_MODEL`, then the default shipped model. Shipped models are embedded with
+//! `include_bytes!`, so a copied or installed binary works from any folder with no source tree
+//! in reach.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::{ModelBundle, ModelCard, ModelError};
+
+/// The environment variable that names the model when no `--model` is given.
+pub const MODEL_ENV: &str = "FERRITE_MODEL";
+
+/// A model embedded in the binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ShippedModel {
+    /// The `wide` CNN: the most accurate model (`models/ferrite`).
+    #[default]
+    Accurate,
+}
+
+impl ShippedModel {
+    /// Every shipped model.
+    pub const ALL: [ShippedModel; 1] = [ShippedModel::Accurate];
+
+    /// The name `--model` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            ShippedModel::Accurate => "accurate",
+        }
+    }
+
+    /// The model's card and weights, as embedded at build time.
+    fn files(self) -> (&'static str, &'static [u8]) {
+        match self {
+            ShippedModel::Accurate => (
+                include_str!("../../../models/ferrite/card.json"),
+                include_bytes!("../../../models/ferrite/model.safetensors"),
+            ),
+        }
+    }
+
+    /// The embedded card.
+    pub fn card(self) -> ModelCard {
+        ModelCard::parse(self.files().0).expect("an embedded model card is valid (tested)")
+    }
+
+    /// The embedded card and weights (the weights are borrowed from the binary, not copied).
+    pub fn bundle(self) -> ModelBundle {
+        ModelBundle {
+            card: self.card(),
+            weights: Cow::Borrowed(self.files().1),
+        }
+    }
+
+    fn from_name(name: &str) -> Option<ShippedModel> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    fn names() -> String {
+        Self::ALL.map(|m| m.name()).join(", ")
+    }
+}
+
+/// Where a model comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ModelSource {
+    /// A model embedded in the binary.
+    Shipped(ShippedModel),
+    /// A model directory (`card.json` + `model.safetensors`).
+    Dir(PathBuf),
+}
+
+impl Default for ModelSource {
+    fn default() -> Self {
+        ModelSource::Shipped(ShippedModel::default())
+    }
+}
+
+impl FromStr for ModelSource {
+    type Err = String;
+
+    /// A shipped model's name (`accurate`) names that model; anything else is a directory. A
+    /// folder that has a shipped model's name is reached with a path (`./accurate`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().is_empty() {
+            return Err(format!(
+                "an empty model name: give a model folder or one of {}",
+                ShippedModel::names()
+            ));
+        }
+        Ok(match ShippedModel::from_name(s) {
+            Some(model) => ModelSource::Shipped(model),
+            None => ModelSource::Dir(PathBuf::from(s)),
+        })
+    }
+}
+
+impl fmt::Display for ModelSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelSource::Shipped(model) => {
+                write!(f, "{} (shipped, embedded in the binary)", model.name())
+            }
+            ModelSource::Dir(dir) => write!(f, "{}", dir.display()),
+        }
+    }
+}
+
+impl ModelSource {
+    /// The model to use: `choice` (from `--model`) if given, else `$FERRITE_MODEL` if set, else
+    /// the default shipped model.
+    pub fn resolve(choice: Option<ModelSource>) -> Result<ModelSource, ModelError> {
+        Self::resolve_with(choice, std::env::var_os(MODEL_ENV))
+    }
+
+    /// [`ModelSource::resolve`] with the environment's value passed in.
+    fn resolve_with(
+        choice: Option<ModelSource>,
+        env: Option<std::ffi::OsString>,
+    ) -> Result<ModelSource, ModelError> {
+        if let Some(choice) = choice {
+            return Ok(choice);
+        }
+        match env {
+            None => Ok(ModelSource::default()),
+            Some(value) => {
+                let text = value.to_str().ok_or_else(|| ModelError::Env {
+                    reason: format!("{value:?} is not valid UTF-8"),
+                })?;
+                text.parse().map_err(|reason| ModelError::Env { reason })
+            }
+        }
+    }
+
+    /// The text that names this source on a command line (`accurate`, or the folder).
+    pub fn to_arg(&self) -> String {
+        match self {
+            ModelSource::Shipped(model) => model.name().to_string(),
+            ModelSource::Dir(dir) => dir.display().to_string(),
+        }
+    }
+
+    /// The model directory, for a model on disk.
+    pub fn dir(&self) -> Option<&Path> {
+        match self {
+            ModelSource::Shipped(_) => None,
+            ModelSource::Dir(dir) => Some(dir),
+        }
+    }
+
+    /// The model's card only (cheap).
+    pub fn read_card(&self) -> Result<ModelCard, ModelError> {
+        match self {
+            ModelSource::Shipped(model) => Ok(model.card()),
+            ModelSource::Dir(dir) => ModelBundle::read_card(dir),
+        }
+    }
+
+    /// The model's card and weights.
+    pub fn load(&self) -> Result<ModelBundle, ModelError> {
+        match self {
+            ModelSource::Shipped(model) => Ok(model.bundle()),
+            ModelSource::Dir(dir) => ModelBundle::read(dir),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_shipped_models_and_everything_else_is_a_folder() {
+        assert_eq!(
+            "accurate".parse::<ModelSource>(),
+            Ok(ModelSource::Shipped(ShippedModel::Accurate))
+        );
+        assert_eq!(
+            "./accurate".parse::<ModelSource>(),
+            Ok(ModelSource::Dir("./accurate".into()))
+        );
+        assert_eq!(
+            "runs/wide".parse::<ModelSource>(),
+            Ok(ModelSource::Dir("runs/wide".into()))
+        );
+        assert!("".parse::<ModelSource>().is_err());
+    }
+
+    #[test]
+    fn the_flag_wins_over_the_environment_which_wins_over_the_default() {
+        let flag = ModelSource::Dir("a".into());
+        let env = Some("b".into());
+        assert_eq!(
+            ModelSource::resolve_with(Some(flag.clone()), env.clone()).unwrap(),
+            flag
+        );
+        assert_eq!(
+            ModelSource::resolve_with(None, env).unwrap(),
+            ModelSource::Dir("b".into())
+        );
+        assert_eq!(
+            ModelSource::resolve_with(None, Some("accurate".into())).unwrap(),
+            ModelSource::Shipped(ShippedModel::Accurate)
+        );
+        assert_eq!(
+            ModelSource::resolve_with(None, None).unwrap(),
+            ModelSource::default()
+        );
+        let err = ModelSource::resolve_with(None, Some("".into())).unwrap_err();
+        assert!(err.to_string().contains("FERRITE_MODEL"), "{err}");
+    }
+
+    #[test]
+    fn every_shipped_model_is_embedded_whole() {
+        for model in ShippedModel::ALL {
+            let bundle = model.bundle();
+            assert!(!bundle.card.training.legs.is_empty(), "{}", model.name());
+            // A safetensors file starts with the length of its JSON header.
+            let header = u64::from_le_bytes(bundle.weights[..8].try_into().unwrap());
+            assert!(header > 0 && (header as usize) < bundle.weights.len());
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The engines a run can train on, behind one interface: Ferrite's gemm engine, and burn (the
+//! reference, on the CPU or a GPU) in builds with the `burn` feature. Each keeps its own
+//! network and optimizer state; both read and write the same weights format.
+
+#[cfg(feature = "burn")]
+mod burn;
+#[cfg(feature = "burn")]
+mod burn_loss;
+mod engine;
+
+use std::path::Path;
+
+use ferrite_data::NUM_CLASSES;
+use ferrite_model::{ArchSpec, Engine};
+
+use crate::TrainDevice;
+
+/// The loss settings of a step.
+pub(crate) struct LossSpec<'a> {
+    pub class_weights: &'a [f32; NUM_CLASSES],
+    pub smoothing: f32,
+}
+
+/// A network and its optimizer on one engine.
+pub(crate) trait Learner {
+    /// One optimisation step on `input` (`labels.len()` faces in `[0, 1]`); returns the loss and
+    /// the training-mode logits.
+    fn step(
+        &mut self,
+        input: Vec<f32>,
+        labels: &[usize],
+        loss: &LossSpec,
+        lr: f64,
+        seed: u64,
+    ) -> (f32, Vec<f32>);
+    /// Inference-mode logits for `n` faces.
+    fn logits(&self, input: Vec<f32>, n: usize) -> Vec<f32>;
+    /// The network's weights as a `model.safetensors` file's content.
+    fn weights(&self) -> Result<Vec<u8>, String>;
+    /// Replaces the network's weights with those in `bytes` (same architecture).
+    fn set_weights(&mut self, bytes: &[u8]) -> Result<(), String>;
+    /// Writes network and optimizer state into the checkpoint folder.
+    fn save_checkpoint(&self, dir: &Path) -> Result<(), String>;
+    /// Restores network and optimizer state from the checkpoint folder.
+    fn load_checkpoint(&mut self, dir: &Path) -> Result<(), String>;
+}
+
+/// Builds the learner for `engine` on `device`, initialised from `seed`.
+pub(crate) fn new_learner(
+    engine: Engine,
+    device: TrainDevice,
+    arch: &ArchSpec,
+    seed: u64,
+) -> Result<Box<dyn Learner>, String> {
+    match engine {
+        Engine::Ferrite => Ok(Box::new(engine::EngineLearner::new(arch, seed))),
+        Engine::Burn => burn_learner(device, arch, seed),
+    }
+}
+
+#[cfg(feature = "burn")]
+fn burn_learner(
+    device: TrainDevice,
+    arch: &ArchSpec,
+    seed: u64,
+) -> Result<Box<dyn Learner>, String> {
+    Ok(Box::new(burn::BurnLearner::new(arch, seed, device)?))
+}
+
+#[cfg(not(feature = "burn"))]
+fn burn_learner(
+    _device: TrainDevice,
+    _arch: &ArchSpec,
+    _seed: u64,
+) -> Result<Box<dyn Learner>, String> {
+    Err(crate::NO_BURN.into())
+}
+
+/// Adam's epsilon, as Keras uses it (the report's optimizer).
+const ADAM_EPSILON: f32 = 1e-7;
+
+fn io(path: &Path, e: impl std::fmt::Display) -> String {
+    format!("{}: {e}", path.display())
+}
