@@ -5,7 +5,8 @@
 #
 #   bench/load.sh [SECONDS] [CONNECTIONS] [-- SERVE_ARGS...]
 #
-# Needs: wrk (Debian's package), FER2013_DIR (the Kaggle layout: faces come from PublicTest),
+# FERRITE_BIN=PATH measures another build (an older one, side by side). Needs: wrk (Debian's
+# package), FER2013_DIR (the Kaggle layout: faces come from PublicTest),
 # and a release build (`cargo build --release`; the photo is made by
 # `cargo run --release -p ferrite-infer --example scene_photo`). wrk shares the machine's cores
 # with the server: on 2 cores the figures include the load generator's own CPU time.
@@ -19,10 +20,10 @@ SERVE_ARGS=("$@")
 : "${FER2013_DIR:?set FER2013_DIR to FER2013 in the Kaggle layout}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
 
-BIN=target/release/ferrite
 WORK="$(mktemp -d)"
 trap 'kill "${SERVER:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-cargo build --release -q -p ferrite-cli
+if [ -z "${FERRITE_BIN:-}" ]; then cargo build --release -q -p ferrite-cli; fi
+BIN="${FERRITE_BIN:-target/release/ferrite}"
 cargo run --release -q -p ferrite-infer --example scene_photo -- "$FER2013_DIR" "$WORK/photo.jpg"
 FACE="$(ls "$FER2013_DIR"/test/happy/PublicTest_* | head -1)"
 

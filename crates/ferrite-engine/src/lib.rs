@@ -13,7 +13,7 @@ mod net;
 mod weights;
 
 pub use adam::Adam;
-pub use loss::softmax_cross_entropy;
+pub use loss::{distillation_loss, softmax_cross_entropy};
 pub use matmul::{matmul, Operand};
 pub use net::{ConvLayer, Grads, HiddenLayer, Network, Trace};
 pub use weights::WeightsError;

@@ -22,6 +22,6 @@ pub use ferrite_data::{decode_file, decode_image, DecodeError, DEFAULT_MAX_PIXEL
 pub use ferrite_model::{ModelSource, ShippedModel};
 pub use model::{EmotionModel, ModelLoadError};
 pub use predictor::{
-    Face, FaceBox, ImagePrediction, PredictOptions, Predictor, FACE_CROP_MAX_SIDE,
+    Face, FaceBox, ImagePrediction, LocatedFaces, PredictOptions, Predictor, FACE_CROP_MAX_SIDE,
 };
 pub use report::{FaceReport, ImageReport};

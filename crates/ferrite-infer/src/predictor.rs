@@ -82,13 +82,40 @@ pub struct ImagePrediction {
     pub whole_image: bool,
 }
 
-/// Faces located in one image, before classification.
-struct Located {
+/// The faces of one image, found and framed but not yet classified: the first of the two
+/// stages of a prediction. Classifying the faces of many images together (one engine call for
+/// all of them, [`Predictor::classify_located`]) is what batching across requests is made of.
+#[derive(Debug, Clone)]
+pub struct LocatedFaces {
     width: u32,
     height: u32,
     boxes: Vec<FaceBox>,
     faces: Vec<Vec<u8>>,
     whole_image: bool,
+}
+
+impl LocatedFaces {
+    /// The 48x48 faces to classify, in box order.
+    pub fn faces(&self) -> &[Vec<u8>] {
+        &self.faces
+    }
+
+    /// The prediction, given one probability row per face.
+    fn into_prediction(
+        self,
+        probabilities: &mut impl Iterator<Item = [f32; NUM_CLASSES]>,
+    ) -> ImagePrediction {
+        ImagePrediction {
+            width: self.width,
+            height: self.height,
+            faces: self
+                .boxes
+                .into_iter()
+                .map(|bbox| face(bbox, probabilities.next().expect("one result per face")))
+                .collect(),
+            whole_image: self.whole_image,
+        }
+    }
 }
 
 /// The inference pipeline: a model plus options. Cheap to share between threads.
@@ -151,35 +178,38 @@ impl Predictor {
         images: &[DynamicImage],
         options: &PredictOptions,
     ) -> Vec<ImagePrediction> {
-        let located: Vec<Located> = images.par_iter().map(|img| locate(img, options)).collect();
+        let located: Vec<LocatedFaces> =
+            images.par_iter().map(|img| locate(img, options)).collect();
+        self.classify_located(located, options.tta)
+    }
+
+    /// The first stage: decodes `bytes` (with the pixel limit), finds and frames its faces.
+    pub fn locate_bytes(
+        &self,
+        bytes: &[u8],
+        options: &PredictOptions,
+    ) -> Result<LocatedFaces, DecodeError> {
+        Ok(locate(&decode_image(bytes, options.max_pixels)?, options))
+    }
+
+    /// The second stage: classifies the faces of all `located` images in one engine call.
+    pub fn classify_located(&self, located: Vec<LocatedFaces>, tta: bool) -> Vec<ImagePrediction> {
         let faces: Vec<&[u8]> = located
             .iter()
             .flat_map(|l| l.faces.iter().map(Vec::as_slice))
             .collect();
-        let mut probabilities = self.model.classify(&faces, options.tta).into_iter();
+        let mut probabilities = self.model.classify(&faces, tta).into_iter();
         located
             .into_iter()
-            .map(|l| ImagePrediction {
-                width: l.width,
-                height: l.height,
-                faces: l
-                    .boxes
-                    .into_iter()
-                    .map(|bbox| {
-                        let p = probabilities.next().expect("one result per face");
-                        face(bbox, p)
-                    })
-                    .collect(),
-                whole_image: l.whole_image,
-            })
+            .map(|l| l.into_prediction(&mut probabilities))
             .collect()
     }
 }
 
 /// Detects and frames the faces of one image (or takes the whole image as one face).
-fn locate(image: &DynamicImage, options: &PredictOptions) -> Located {
+fn locate(image: &DynamicImage, options: &PredictOptions) -> LocatedFaces {
     let (width, height) = (image.width(), image.height());
-    let whole = |whole_image| Located {
+    let whole = |whole_image| LocatedFaces {
         width,
         height,
         boxes: vec![FaceBox {
@@ -204,7 +234,7 @@ fn locate(image: &DynamicImage, options: &PredictOptions) -> Located {
         .iter()
         .map(|d| options.framing.frame(d))
         .collect();
-    Located {
+    LocatedFaces {
         width,
         height,
         boxes: detections

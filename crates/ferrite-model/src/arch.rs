@@ -35,6 +35,14 @@ impl ArchSpec {
         Self::vgg("wide", &[64, 128, 256], 2, &[256])
     }
 
+    /// A slim 4-block VGG for speed (49 MFLOP per face, a fourteenth of `wide`): one conv of
+    /// 16 channels at full resolution, then 2 convs each of 32, 64 and 128 channels, FC 256.
+    pub fn fast() -> ArchSpec {
+        let mut arch = Self::vgg("fast", &[16, 32, 64, 128], 2, &[256]);
+        arch.blocks[0].convs = 1;
+        arch
+    }
+
     /// A 4-block VGG (64-512), the shape of the best published FER2013 single CNNs.
     pub fn vgg4() -> ArchSpec {
         Self::vgg("vgg4", &[64, 128, 256, 512], 2, &[512])
@@ -58,6 +66,7 @@ impl ArchSpec {
         match name {
             "reference" => Some(Self::reference()),
             "wide" => Some(Self::wide()),
+            "fast" => Some(Self::fast()),
             "vgg4" => Some(Self::vgg4()),
             _ => None,
         }
@@ -65,7 +74,7 @@ impl ArchSpec {
 
     /// Names of the presets, for help texts.
     pub fn preset_names() -> &'static [&'static str] {
-        &["reference", "wide", "vgg4"]
+        &["reference", "wide", "fast", "vgg4"]
     }
 
     /// Side of the feature map after all blocks (48 halved once per block).
@@ -136,6 +145,15 @@ mod tests {
         assert_eq!(arch.flat_features(), 128 * 6 * 6);
         let mflop = arch.forward_macs() as f64 * 2.0 / 1e6;
         assert!((mflop - 173.0).abs() < 2.0, "{mflop}");
+    }
+
+    #[test]
+    fn the_fast_cnn_costs_under_60_mflop() {
+        let arch = ArchSpec::fast();
+        assert_eq!(arch.flat_features(), 128 * 3 * 3);
+        let mflop = arch.forward_macs() as f64 * 2.0 / 1e6;
+        let wide = ArchSpec::wide().forward_macs() as f64 * 2.0 / 1e6;
+        assert!(mflop < 60.0 && mflop < wide / 10.0, "{mflop} vs {wide}");
     }
 
     #[test]

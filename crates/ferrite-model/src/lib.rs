@@ -21,4 +21,4 @@ pub use card::{ModelCard, FORMAT_VERSION};
 pub use engine::{Engine, TrainDevice};
 pub use error::ModelError;
 pub use source::{ModelSource, ShippedModel, MODEL_ENV};
-pub use training::{DataRecord, EpochRecord, Recipe, TrainingLeg, TrainingRecord};
+pub use training::{DataRecord, Distillation, EpochRecord, Recipe, TrainingLeg, TrainingRecord};

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use ferrite_data::{ValidationSplit, NUM_CLASSES};
 
-use crate::{Engine, TrainDevice};
+use crate::{Engine, ModelSource, TrainDevice};
 
 /// How a model was trained: its legs, oldest first. Empty for an untrained model.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -90,6 +90,9 @@ pub struct Recipe {
     /// The model whose weights the run started from (`--init`), as given.
     #[serde(default)]
     pub init: Option<String>,
+    /// The teacher the run learned from, if it was distilled.
+    #[serde(default)]
+    pub distill: Option<Distillation>,
 }
 
 impl Recipe {
@@ -116,10 +119,50 @@ impl Recipe {
         if let Some(init) = &self.init {
             args.push(format!("--init {init}"));
         }
+        if let Some(d) = &self.distill {
+            args.push(format!(
+                "--teacher {} --temperature {} --distill-weight {}",
+                d.teacher.to_arg(),
+                short_float(d.temperature),
+                short_float(d.weight)
+            ));
+        }
         if let Some(limit) = self.limit {
             args.push(format!("--limit {limit}"));
         }
         args.join(" ")
+    }
+}
+
+/// Knowledge distillation: the student learns the teacher's softened probabilities (on the same
+/// augmented faces) beside the labels: loss = (1 - weight) x hard + weight x soft, where soft is
+/// `T^2 KL(softmax(teacher / T) || softmax(student / T))`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Distillation {
+    /// The teacher: a shipped model's name or a model folder.
+    pub teacher: ModelSource,
+    /// The softmax temperature `T` of the soft targets.
+    pub temperature: f32,
+    /// The soft loss's share of the total, in [0, 1].
+    pub weight: f32,
+}
+
+impl Distillation {
+    /// Checks the temperature and the weight.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.temperature > 0.0 && self.temperature <= 100.0) {
+            return Err(format!(
+                "--temperature {} is out of range (0, 100]",
+                self.temperature
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.weight) {
+            return Err(format!(
+                "--distill-weight {} is out of range [0, 1]",
+                self.weight
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -237,6 +280,7 @@ fn version_1_leg(t: &serde_json::Value) -> TrainingLeg {
             limit: config["limit"].as_u64().map(|v| v as usize),
             time_limit: config["time_limit"].as_f64(),
             init: config["init"].as_str().map(str::to_string),
+            distill: None,
         },
         data: DataRecord {
             train_images: count(&t["train_images"]),

@@ -1,7 +1,4 @@
 //! The REST API the pages use: predict, health, model, EDA, and the OpenAPI description.
-
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
@@ -14,6 +11,7 @@ use ferrite_infer::{ImageReport, PredictOptions};
 
 use crate::eda::EdaState;
 use crate::error::ApiError;
+use crate::pool::Refusal;
 use crate::AppState;
 
 /// The OpenAPI 3.1 description of this API.
@@ -32,8 +30,7 @@ pub struct PredictQuery {
     min_face: Option<u32>,
 }
 
-/// Uploaded images: `(name, bytes)`.
-type Uploads = Vec<(String, Bytes)>;
+use crate::pool::Uploads;
 
 /// Reads the images of a request: multipart fields named `image`, or the raw body.
 async fn uploads(request: Request) -> Result<Uploads, ApiError> {
@@ -108,20 +105,27 @@ pub async fn predict(
         .validate()
         .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
     let images = uploads(request).await?;
-    let predictor = Arc::clone(&state.predictor);
-    let reports = tokio::task::spawn_blocking(move || {
-        images
-            .iter()
-            .map(
-                |(name, bytes)| match predictor.predict_bytes_with(bytes, &options) {
-                    Ok(p) => ImageReport::ok(name.clone(), &p),
-                    Err(e) => ImageReport::failed(name.clone(), e),
-                },
-            )
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("prediction failed: {e}")))?;
+    let pending = state
+        .pool
+        .submit(images, options)
+        .map_err(|Refusal::Busy| {
+            ApiError::busy("the server is busy: every inference queue place is taken; try again")
+        })?;
+    let limit = state.pool.config().timeout;
+    let started = std::time::Instant::now();
+    let too_late = || {
+        ApiError::busy(format!(
+            "the prediction took longer than the server's limit of {} s; try again",
+            limit.as_secs_f64()
+        ))
+    };
+    let reports = match tokio::time::timeout(limit, pending).await {
+        Ok(Ok(reports)) => reports,
+        // The pool drops a request that outlived its limit before a worker reached it.
+        Ok(Err(_)) if started.elapsed() >= limit => return Err(too_late()),
+        Ok(Err(_)) => return Err(ApiError::internal("prediction failed (an internal error)")),
+        Err(_) => return Err(too_late()),
+    };
     if let [only] = reports.as_slice() {
         if let Some(error) = &only.error {
             return Err(ApiError::unprocessable(format!("{}: {error}", only.file)));

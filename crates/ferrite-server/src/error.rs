@@ -13,6 +13,9 @@ pub struct ApiError {
     pub message: String,
 }
 
+/// Seconds a client is told to wait (`Retry-After`) when the server is busy.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
+
 impl ApiError {
     /// A 400 Bad Request.
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -38,6 +41,14 @@ impl ApiError {
         }
     }
 
+    /// A 503 Service Unavailable with `Retry-After`: the server is busy, not broken.
+    pub fn busy(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: message.into(),
+        }
+    }
+
     /// A 500 Internal Server Error.
     pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError {
@@ -50,6 +61,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(serde_json::json!({ "error": self.message }));
-        (self.status, body).into_response()
+        let mut response = (self.status, body).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS.into());
+        }
+        response
     }
 }

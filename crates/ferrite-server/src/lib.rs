@@ -2,10 +2,12 @@
 //! Emotion Predictor, live webcam and batch analysis, all from one binary with embedded assets.
 //! Uploads and webcam frames are processed in memory and never stored.
 
+pub mod access;
 mod api;
 mod assets;
 pub mod eda;
 mod error;
+pub mod pool;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,15 +19,31 @@ use axum::Router;
 
 use ferrite_infer::Predictor;
 
+pub use access::AccessPolicy;
 pub use error::ApiError;
+pub use pool::{InferencePool, PoolConfig};
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
-    /// The inference pipeline.
+    /// The inference pipeline (the model and its options).
     pub predictor: Arc<Predictor>,
+    /// The threads that run it for requests.
+    pub pool: Arc<InferencePool>,
     /// The cached dataset analysis.
     pub eda: eda::EdaCache,
+}
+
+impl AppState {
+    /// The state of a server: starts the inference pool and the dataset analysis.
+    pub fn new(predictor: Predictor, data: Option<&std::path::Path>, pool: PoolConfig) -> AppState {
+        let predictor = Arc::new(predictor);
+        AppState {
+            pool: Arc::new(InferencePool::start(predictor.clone(), pool)),
+            predictor,
+            eda: eda::start(data),
+        }
+    }
 }
 
 /// Server settings.
@@ -37,10 +55,14 @@ pub struct ServerConfig {
     pub data: Option<PathBuf>,
     /// Largest request body, in bytes.
     pub max_upload_bytes: usize,
+    /// Who may talk to the server.
+    pub access: AccessPolicy,
+    /// Inference threads, queue and time limit.
+    pub pool: PoolConfig,
 }
 
-/// The router: pages, assets and `/api/*`.
-pub fn router(state: AppState, max_upload_bytes: usize) -> Router {
+/// The router: pages, assets and `/api/*`, behind the access checks of `access`.
+pub fn router(state: AppState, max_upload_bytes: usize, access: AccessPolicy) -> Router {
     Router::new()
         .route("/", get(|| async { assets::serve("") }))
         .route(
@@ -56,21 +78,28 @@ pub fn router(state: AppState, max_upload_bytes: usize) -> Router {
         .route("/api/predict", post(api::predict))
         .fallback(|| async { ApiError::not_found("no such page or endpoint") })
         .layer(DefaultBodyLimit::max(max_upload_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(access),
+            access::check,
+        ))
         .with_state(state)
 }
 
 /// Binds, prints the address, and serves until Ctrl-C.
 pub async fn serve(predictor: Predictor, config: ServerConfig) -> std::io::Result<()> {
-    let state = AppState {
-        predictor: Arc::new(predictor),
-        eda: eda::start(config.data.as_deref()),
-    };
+    let state = AppState::new(predictor, config.data.as_deref(), config.pool);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
-    println!("Ferrite dashboard: http://{addr}/");
-    axum::serve(listener, router(state, config.max_upload_bytes))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    match &config.access.token {
+        Some(token) => println!("Ferrite dashboard: http://{addr}/?token={token}"),
+        None => println!("Ferrite dashboard: http://{addr}/"),
+    }
+    axum::serve(
+        listener,
+        router(state, config.max_upload_bytes, config.access.clone()),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
 }

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use ferrite_data::ValidationSplit;
-use ferrite_model::{ArchSpec, Engine, ModelSource, TrainDevice};
+use ferrite_model::{ArchSpec, Distillation, Engine, ModelSource, TrainDevice};
 
 use crate::{Augmenter, ClassWeighting, LrSchedule};
 
@@ -50,8 +50,11 @@ pub struct TrainConfig {
     /// of a random initialisation (fine-tuning, or another schedule cycle after a finished
     /// run); the optimizer starts fresh. Ignored on resume, where the checkpoint holds the
     /// weights.
-    #[serde(default, with = "model_source_text")]
+    #[serde(default)]
     pub init: Option<ModelSource>,
+    /// Knowledge distillation from a teacher model, if set (the gemm engine only).
+    #[serde(default)]
+    pub distill: Option<Distillation>,
 }
 
 impl Default for TrainConfig {
@@ -73,6 +76,7 @@ impl Default for TrainConfig {
             limit: None,
             time_limit: None,
             init: None,
+            distill: None,
         }
     }
 }
@@ -104,33 +108,17 @@ impl TrainConfig {
                 "--device vulkan needs --engine burn (the gemm engine runs on the CPU)".into(),
             );
         }
+        if let Some(distill) = &self.distill {
+            distill.validate()?;
+            if self.engine != Engine::Ferrite {
+                return Err(
+                    "distillation (--teacher) runs on the gemm engine: --engine ferrite".into(),
+                );
+            }
+        }
         if self.time_limit.is_some_and(|t| t.is_nan() || t <= 0.0) {
             return Err("--time-limit must be a positive number of seconds".into());
         }
         Ok(())
-    }
-}
-
-/// `--init` as the text it was given (a folder or a shipped model's name), in checkpoints.
-mod model_source_text {
-    use ferrite_model::ModelSource;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(
-        source: &Option<ModelSource>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match source {
-            None => serializer.serialize_none(),
-            Some(source) => serializer.serialize_some(&source.to_arg()),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<ModelSource>, D::Error> {
-        Option::<String>::deserialize(deserializer)?
-            .map(|text| text.parse().map_err(serde::de::Error::custom))
-            .transpose()
     }
 }

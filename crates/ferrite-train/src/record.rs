@@ -51,6 +51,7 @@ pub(crate) fn recipe(config: &TrainConfig) -> Recipe {
         limit: config.limit,
         time_limit: config.time_limit,
         init: config.init.as_ref().map(|source| source.to_arg()),
+        distill: config.distill.clone(),
     }
 }
 

@@ -11,12 +11,13 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use ferrite_data::{load_dataset, Dataset, Emotion, Split, NUM_CLASSES};
+use ferrite_engine::Network;
 use ferrite_eval::{EvalReport, HistoryPoint};
-use ferrite_model::{ModelBundle, ModelCard, ModelSource};
+use ferrite_model::{Distillation, ModelBundle, ModelCard, ModelSource};
 
 use crate::batches::{augmented_batch, count_correct, validate};
 use crate::checkpoint::{self, RunState};
-use crate::learner::{new_learner, Learner, LossSpec};
+use crate::learner::{new_learner, Learner, LossSpec, SoftTargets};
 use crate::plan::replanned_epochs;
 use crate::provenance::hardware;
 use crate::record::{model_card, write_history, RunFacts};
@@ -80,6 +81,8 @@ pub struct TrainingRun {
     facts: RunFacts,
     class_weights: [f32; NUM_CLASSES],
     learner: Box<dyn Learner>,
+    /// The teacher's network on the engine, when distilling.
+    teacher: Option<Network>,
     state: RunState,
     /// The epoch the run now ends after (`--epochs`, shortened by `--time-limit`).
     epochs: usize,
@@ -105,6 +108,7 @@ impl TrainingRun {
         print_class_weights(config, &class_weights);
         let mut learner = new_learner(config.engine, config.device, &config.arch, config.seed)
             .map_err(TrainError::Config)?;
+        let teacher = config.distill.as_ref().map(load_teacher).transpose()?;
         let checkpoint_dir = checkpoint::checkpoint_dir(out);
         let state = if resume {
             resume_state(&checkpoint_dir, learner.as_mut(), config)?
@@ -133,6 +137,7 @@ impl TrainingRun {
             facts,
             class_weights,
             learner,
+            teacher,
             epochs: config.epochs,
             epochs_before: state.epoch_seconds.len(),
             state,
@@ -174,10 +179,6 @@ impl TrainingRun {
             config.seed ^ (epoch as u64) << 32,
         ));
         let bar = progress_bar(self.steps_per_epoch as u64, epoch, self.epochs);
-        let loss = LossSpec {
-            class_weights: &self.class_weights,
-            smoothing: config.label_smoothing,
-        };
         let mut totals = EpochTotals::default();
         for (step, batch) in order.chunks(config.batch_size).enumerate() {
             if stop.load(Ordering::SeqCst) {
@@ -195,6 +196,22 @@ impl TrainingRun {
                 .collect();
             let input =
                 augmented_batch(&self.data.train, batch, &config.augment, config.seed, epoch);
+            let teacher_logits = self
+                .teacher
+                .as_ref()
+                .map(|teacher| teacher.forward_infer(&input, batch.len()));
+            let loss =
+                LossSpec {
+                    class_weights: &self.class_weights,
+                    smoothing: config.label_smoothing,
+                    soft: config.distill.as_ref().zip(teacher_logits.as_deref()).map(
+                        |(d, logits)| SoftTargets {
+                            logits,
+                            temperature: d.temperature,
+                            weight: d.weight,
+                        },
+                    ),
+                };
             let (loss_value, logits) = self.learner.step(
                 input,
                 &labels,
@@ -397,6 +414,21 @@ fn start_from(
         .map_err(|e| TrainError::Io(format!("{source}: {e}")))?;
     println!("starting from the weights of {source}");
     Ok(bundle.card)
+}
+
+/// The teacher's network on the engine, for distillation.
+fn load_teacher(distill: &Distillation) -> Result<Network, TrainError> {
+    let source = &distill.teacher;
+    let bundle = source
+        .load()
+        .map_err(|e| TrainError::Config(format!("teacher: {e}")))?;
+    let net = Network::from_safetensors(&bundle.card.arch, &bundle.weights)
+        .map_err(|e| TrainError::Config(format!("teacher {source}: {e}")))?;
+    println!(
+        "distilling from {source} ({}, temperature {}, soft-loss weight {})",
+        bundle.card.arch.name, distill.temperature, distill.weight
+    );
+    Ok(net)
 }
 
 fn progress_bar(steps: u64, epoch: usize, epochs: usize) -> ProgressBar {

@@ -350,3 +350,66 @@ fn starts_from_a_trained_model_on(engine: Engine) {
         "{err}"
     );
 }
+
+/// A student trained on the teacher's soft targets alone (no weight on the labels) learns the
+/// classes: the teacher's knowledge is what moves it. The card records the teacher.
+#[test]
+fn a_student_learns_from_its_teacher_alone() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let data = tempfile::tempdir().unwrap();
+    synthetic_dataset(data.path(), 24);
+    let teacher = tempfile::tempdir().unwrap();
+    let config = learning_config(Engine::Ferrite);
+    let (teacher_acc, _) = run_to_end(data.path(), teacher.path(), &config, false)
+        .unwrap()
+        .best
+        .unwrap();
+    assert!(teacher_acc > 0.8, "{teacher_acc}");
+
+    let student = tempfile::tempdir().unwrap();
+    let distill = ferrite_model::Distillation {
+        teacher: ModelSource::Dir(teacher.path().to_path_buf()),
+        temperature: 1.0,
+        weight: 1.0,
+    };
+    // Soft targets of a teacher trained for six epochs are far from one-hot: the student
+    // gets twice the epochs to reach them.
+    let student_config = TrainConfig {
+        distill: Some(distill.clone()),
+        seed: 7,
+        epochs: 12,
+        ..config.clone()
+    };
+    let (student_acc, _) = run_to_end(data.path(), student.path(), &student_config, false)
+        .unwrap()
+        .best
+        .unwrap();
+    assert!(
+        student_acc > 0.8,
+        "student {student_acc}, teacher {teacher_acc}"
+    );
+    let record = ModelBundle::read_card(student.path()).unwrap().training;
+    assert_eq!(record.legs[0].recipe.distill, Some(distill));
+    assert!(record.legs[0]
+        .recipe
+        .command_line(Engine::Ferrite, TrainDevice::Cpu)
+        .contains("--teacher"));
+
+    // Distillation runs on the gemm engine only, and a bad temperature is refused.
+    for bad in [
+        TrainConfig {
+            engine: Engine::Burn,
+            ..student_config.clone()
+        },
+        TrainConfig {
+            distill: Some(ferrite_model::Distillation {
+                temperature: 0.0,
+                ..student_config.distill.clone().unwrap()
+            }),
+            ..student_config.clone()
+        },
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        assert!(run_to_end(data.path(), out.path(), &bad, false).is_err());
+    }
+}

@@ -7,7 +7,7 @@ use anyhow::{anyhow, Context};
 use clap::Args;
 
 use ferrite_data::ValidationSplit;
-use ferrite_model::{ArchSpec, Engine, ModelSource};
+use ferrite_model::{ArchSpec, Distillation, Engine, ModelSource};
 use ferrite_train::{Augmenter, ClassWeighting, LrSchedule, TrainConfig, TrainDevice};
 
 /// Arguments of `ferrite train`.
@@ -76,6 +76,17 @@ pub struct TrainArgs {
     /// fresh, and the new card keeps the model's training legs.
     #[arg(long, value_name = "NAME|DIR")]
     init: Option<ModelSource>,
+    /// Distil from this model (a shipped model's name or a folder): the network learns the
+    /// teacher's softened probabilities on the same augmented faces beside the labels (gemm
+    /// engine only).
+    #[arg(long, value_name = "NAME|DIR")]
+    teacher: Option<ModelSource>,
+    /// Softmax temperature of the teacher's soft targets.
+    #[arg(long, default_value_t = 4.0, requires = "teacher")]
+    temperature: f32,
+    /// Share of the teacher's (soft) loss in the total; the labels' loss has the rest.
+    #[arg(long, default_value_t = 0.7, requires = "teacher")]
+    distill_weight: f32,
     /// Continue from OUT/checkpoint.
     #[arg(long)]
     resume: bool,
@@ -132,6 +143,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         limit: args.limit,
         time_limit: args.time_limit,
         init: args.init,
+        distill: args.teacher.map(|teacher| Distillation {
+            teacher,
+            temperature: args.temperature,
+            weight: args.distill_weight,
+        }),
     };
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();

@@ -82,6 +82,10 @@ impl Learner for BurnLearner {
         lr: f64,
         _seed: u64,
     ) -> (f32, Vec<f32>) {
+        debug_assert!(
+            loss.soft.is_none(),
+            "the config refuses distillation on burn"
+        );
         let x = input_tensor(input, labels.len(), &self.device);
         let logits = self.net.forward(x);
         let value = weighted_cross_entropy(

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use ferrite_engine::{softmax_cross_entropy, Adam, Network, Trace};
+use ferrite_engine::{distillation_loss, softmax_cross_entropy, Adam, Network, Trace};
 use ferrite_model::{write_atomically, ArchSpec};
 
 use super::{io, Learner, LossSpec, ADAM_EPSILON};
@@ -37,8 +37,15 @@ impl Learner for EngineLearner {
         let logits = self
             .net
             .forward_train(&input, labels.len(), seed, &mut self.trace);
-        let (value, dlogits) =
+        let (mut value, mut dlogits) =
             softmax_cross_entropy(&logits, labels, loss.class_weights, loss.smoothing);
+        if let Some(soft) = &loss.soft {
+            let (soft_value, soft_grad) = distillation_loss(&logits, soft.logits, soft.temperature);
+            value = (1.0 - soft.weight) * value + soft.weight * soft_value;
+            for (d, s) in dlogits.iter_mut().zip(soft_grad) {
+                *d = (1.0 - soft.weight) * *d + soft.weight * s;
+            }
+        }
         let grads = self.net.backward(&mut self.trace, &dlogits);
         self.adam.step(lr as f32, self.net.params_mut(), &grads);
         (value, logits)

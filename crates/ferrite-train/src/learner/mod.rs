@@ -19,6 +19,18 @@ use crate::TrainDevice;
 pub(crate) struct LossSpec<'a> {
     pub class_weights: &'a [f32; NUM_CLASSES],
     pub smoothing: f32,
+    /// A teacher's logits for the same faces, when distilling.
+    pub soft: Option<SoftTargets<'a>>,
+}
+
+/// What distillation adds to a step's loss.
+pub(crate) struct SoftTargets<'a> {
+    /// The teacher's logits, a row per face.
+    pub logits: &'a [f32],
+    /// The softmax temperature.
+    pub temperature: f32,
+    /// The soft loss's share of the total.
+    pub weight: f32,
 }
 
 /// A network and its optimizer on one engine.
