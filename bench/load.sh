@@ -21,11 +21,11 @@ SERVE_ARGS=("$@")
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
 
 WORK="$(mktemp -d)"
-trap 'kill "${SERVER:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap '[ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
 if [ -z "${FERRITE_BIN:-}" ]; then cargo build --release -q -p ferrite-cli; fi
 BIN="${FERRITE_BIN:-target/release/ferrite}"
 cargo run --release -q -p ferrite-infer --example scene_photo -- "$FER2013_DIR" "$WORK/photo.jpg"
-FACE="$(ls "$FER2013_DIR"/test/happy/PublicTest_* | head -1)"
+FACE="$(find "$FER2013_DIR/test/happy" -name 'PublicTest_*' -print -quit)"
 
 "$BIN" serve --port 0 "${SERVE_ARGS[@]}" >"$WORK/serve.log" 2>&1 &
 SERVER=$!

@@ -90,7 +90,7 @@ async function run(viewport, tag) {
   const cells = await page.locator("#confusion td").count();
   check(cells === 49, `${tag}: the confusion matrix has ${cells} cells, not 49`);
   const model = await (await page.request.get(`${base}/api/model`)).json();
-  const legRows = await page.locator("#model-legs tbody tr").count();
+  const legRows = await page.locator("#model-legs tbody tr.leg").count();
   check(legRows === model.card.training.legs.length && legRows > 0,
     `${tag}: the training legs table has ${legRows} rows, the card ${model.card.training.legs.length} legs`);
   for (const id of ["prf-chart", "loss-chart", "acc-chart"]) {

@@ -345,9 +345,10 @@ function duration(s) {
   return s < 90 ? `${s.toFixed(0)} s` : s < 5400 ? `${(s / 60).toFixed(0)} min` : `${(s / 3600).toFixed(1)} h`;
 }
 
+// A row per leg, and under it the leg's recipe as `ferrite train` options.
 function renderLegs(legs, commands) {
-  $("#model-legs").innerHTML = `<thead><tr><th>leg</th><th>engine</th><th>device</th><th>hardware</th><th>epochs</th><th>best epoch</th><th>val accuracy</th><th>time</th><th>recipe</th></tr></thead><tbody>${
-    legs.map((l, i) => `<tr><td>${i + 1}</td><td>${esc(l.engine)}</td><td>${esc(l.device)}</td><td>${esc(l.hardware)}</td><td>${l.epochs}</td><td>${l.best_epoch}</td><td>${l.best_val_accuracy.toFixed(4)}</td><td>${duration(l.seconds)}</td><td><code>${esc(commands[i] || "")}</code></td></tr>`).join("")
+  $("#model-legs").innerHTML = `<thead><tr><th>leg</th><th class="text">engine</th><th class="text">device</th><th class="text">hardware</th><th>epochs</th><th>best epoch</th><th>val accuracy</th><th>time</th></tr></thead><tbody>${
+    legs.map((l, i) => `<tr class="leg"><td>${i + 1}</td><td class="text">${esc(l.engine)}</td><td class="text">${esc(l.device)}</td><td class="text">${esc(l.hardware)}</td><td>${l.epochs}</td><td>${l.best_epoch}</td><td>${l.best_val_accuracy.toFixed(4)}</td><td>${duration(l.seconds)}</td></tr><tr><td></td><td class="recipe" colspan="7"><code>${esc(commands[i] || "")}</code></td></tr>`).join("")
   }</tbody>`;
 }
 
