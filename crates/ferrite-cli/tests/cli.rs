@@ -281,6 +281,31 @@ fn an_installed_binary_works_from_any_folder() {
     .unwrap();
     assert_eq!(faces[0]["faces"].as_array().unwrap().len(), 1);
     run(&["model", "--model", "accurate"]);
+    let bench = run(&["bench", "--pipeline", "--seconds", "0.05"]);
+    assert!(bench.contains("accurate (shipped"), "{bench}");
+    let out = elsewhere.path().join("tuned");
+    let trained = run(&[
+        "train",
+        "--data",
+        data,
+        "--out",
+        out.to_str().unwrap(),
+        "--arch",
+        "wide",
+        "--init",
+        "accurate",
+        "--epochs",
+        "1",
+        "--limit",
+        "16",
+        "--batch-size",
+        "8",
+    ]);
+    assert!(trained.contains("starting from the weights of accurate"), "{trained}");
+    let card = ferrite_model::ModelBundle::read_card(&out).unwrap();
+    let shipped = ferrite_model::ShippedModel::Accurate.card();
+    assert_eq!(card.training.legs.len(), shipped.training.legs.len() + 1);
+    assert_eq!(serve_health(&binary, elsewhere.path())["status"], "ok");
 
     // Nothing in the binary points back at the source tree (as `env!("CARGO_MANIFEST_DIR")`
     // in a crate's code would).
@@ -292,4 +317,38 @@ fn an_installed_binary_works_from_any_folder() {
         "the binary holds the path {}",
         crates.display()
     );
+}
+
+/// Starts `ferrite serve --port 0` from `dir` and returns its `GET /api/health` answer.
+fn serve_health(binary: &Path, dir: &Path) -> serde_json::Value {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut child = Command::new(binary)
+        .args(["serve", "--port", "0"])
+        .current_dir(dir)
+        .env_remove("FERRITE_MODEL")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("ferrite serve starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        stream,
+        "GET /api/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"))
 }
