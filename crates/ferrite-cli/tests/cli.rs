@@ -301,7 +301,10 @@ fn an_installed_binary_works_from_any_folder() {
         "--batch-size",
         "8",
     ]);
-    assert!(trained.contains("starting from the weights of accurate"), "{trained}");
+    assert!(
+        trained.contains("starting from the weights of accurate"),
+        "{trained}"
+    );
     let card = ferrite_model::ModelBundle::read_card(&out).unwrap();
     let shipped = ferrite_model::ShippedModel::Accurate.card();
     assert_eq!(card.training.legs.len(), shipped.training.legs.len() + 1);

@@ -237,6 +237,7 @@ impl TrainingRun {
                 totals.correct as f64 / totals.seen as f64
             ));
             bar.inc(1);
+            log_progress(&bar, epoch, self.epochs, totals.seen);
         }
         bar.finish_and_clear();
         Ok(EpochEnd::Completed(totals))
@@ -429,6 +430,22 @@ fn load_teacher(distill: &Distillation) -> Result<Network, TrainError> {
         bundle.card.arch.name, distill.temperature, distill.weight
     );
     Ok(net)
+}
+
+/// Without a terminal (a log file, a background run) the bar is hidden: a plain line every
+/// tenth of the epoch says how far it is, how fast it goes and when it ends.
+fn log_progress(bar: &ProgressBar, epoch: usize, epochs: usize, images: usize) {
+    let (done, len) = (bar.position(), bar.length().unwrap_or(0));
+    let tenth = (len / 10).max(1);
+    if !bar.is_hidden() || done % tenth != 0 || done == len {
+        return;
+    }
+    let elapsed = bar.elapsed().as_secs_f64();
+    println!(
+        "Epoch {epoch}/{epochs}: step {done}/{len}, {:.0} img/s, {:.0}s left",
+        images as f64 / elapsed.max(1e-9),
+        elapsed / done as f64 * (len - done) as f64
+    );
 }
 
 fn progress_bar(steps: u64, epoch: usize, epochs: usize) -> ProgressBar {
