@@ -355,3 +355,33 @@ fn serve_health(binary: &Path, dir: &Path) -> serde_json::Value {
     let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"))
 }
+
+/// `eval --engine burn` agrees with the engine in a full build, and a lean build refuses it
+/// saying how to get it.
+#[test]
+fn eval_on_burn_agrees_with_the_engine_or_is_refused_by_a_lean_build() {
+    let data = tempfile::tempdir().unwrap();
+    drawn_dataset(data.path());
+    let data = data.path().to_str().unwrap();
+    let eval = |engine: &str| {
+        ferrite(&[
+            "eval", "--data", data, "--format", "json", "--engine", engine,
+        ])
+    };
+    let engine = eval("ferrite");
+    assert!(engine.status.success(), "{}", text(&engine.stderr));
+    let burn = eval("burn");
+    if cfg!(feature = "burn") {
+        assert!(burn.status.success(), "{}", text(&burn.stderr));
+        let report =
+            |out: &Output| serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap();
+        assert_eq!(report(&engine)["confusion"], report(&burn)["confusion"]);
+    } else {
+        assert!(!burn.status.success());
+        assert!(
+            text(&burn.stderr).contains("no burn engine"),
+            "{}",
+            text(&burn.stderr)
+        );
+    }
+}

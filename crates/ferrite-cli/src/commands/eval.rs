@@ -64,8 +64,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         set.summary(&format!("{} ({})", args.data.display(), args.split))
     );
     let faces: Vec<&[u8]> = set.samples.iter().map(|s| s.pixels.as_slice()).collect();
-    let probabilities = classify(&bundle, args.engine, &faces, args.tta)
-        .with_context(|| format!("model weights of {source}"))?;
+    let probabilities = match args.engine {
+        Engine::Ferrite => Network::from_safetensors(&bundle.card.arch, &bundle.weights)
+            .with_context(|| format!("model weights of {source}"))?
+            .predict(&faces, args.tta),
+        Engine::Burn => burn_classify(&bundle, &faces, args.tta)
+            .with_context(|| format!("burn, with the model {source}"))?,
+    };
     let card = bundle.card;
     let pairs = set.samples.iter().zip(&probabilities).map(|(s, p)| {
         let best = (0..p.len())
@@ -114,21 +119,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Probabilities for `faces` from the model in `bundle`, run on `engine`.
-fn classify(
-    bundle: &ModelBundle,
-    engine: Engine,
-    faces: &[&[u8]],
-    tta: bool,
-) -> anyhow::Result<Vec<[f32; NUM_CLASSES]>> {
-    match engine {
-        Engine::Ferrite => {
-            Ok(Network::from_safetensors(&bundle.card.arch, &bundle.weights)?.predict(faces, tta))
-        }
-        Engine::Burn => burn_classify(bundle, faces, tta),
-    }
-}
-
+/// Probabilities for `faces` from the model in `bundle`, on burn (the reference).
 #[cfg(feature = "burn")]
 fn burn_classify(
     bundle: &ModelBundle,
@@ -141,6 +132,7 @@ fn burn_classify(
     Ok(ferrite_burn::Classifier::new(net, device).predict(faces, tta))
 }
 
+/// A lean build has no burn: refused, saying how to get it.
 #[cfg(not(feature = "burn"))]
 fn burn_classify(
     _bundle: &ModelBundle,
