@@ -37,10 +37,11 @@ fn settings() -> Vec<(&'static str, DetectorConfig)> {
     ]
 }
 
-/// Scenes of six faces each and the faces' true boxes `(x, y, side)`.
-fn scenes(
-    data: &Path,
-) -> Result<Vec<(GrayImage, Vec<(f32, f32, f32)>)>, Box<dyn std::error::Error>> {
+/// A face's true box: `(x, y, side)`.
+type Truth = (f32, f32, f32);
+
+/// Scenes of six faces each and the faces' true boxes.
+fn scenes(data: &Path) -> Result<Vec<(GrayImage, Vec<Truth>)>, Box<dyn std::error::Error>> {
     let mut set = load_dataset(data, Split::PublicTest)?;
     set.limit(240);
     let (w, h) = (COLS * (FACE + GAP) + GAP, ROWS * (FACE + GAP) + GAP);
@@ -71,7 +72,7 @@ fn scenes(
     Ok(out)
 }
 
-fn iou(d: &Detection, (x, y, side): (f32, f32, f32)) -> f32 {
+fn iou(d: &Detection, (x, y, side): Truth) -> f32 {
     let x0 = d.x.max(x);
     let y0 = d.y.max(y);
     let x1 = (d.x + d.width).min(x + side);
