@@ -40,8 +40,11 @@ fn settings() -> Vec<(&'static str, DetectorConfig)> {
 /// A face's true box: `(x, y, side)`.
 type Truth = (f32, f32, f32);
 
-/// Scenes of six faces each and the faces' true boxes.
-fn scenes(data: &Path) -> Result<Vec<(GrayImage, Vec<Truth>)>, Box<dyn std::error::Error>> {
+/// A scene and its faces' true boxes.
+type Scene = (GrayImage, Vec<Truth>);
+
+/// Scenes of six faces each.
+fn scenes(data: &Path) -> Result<Vec<Scene>, Box<dyn std::error::Error>> {
     let mut set = load_dataset(data, Split::PublicTest)?;
     set.limit(240);
     let (w, h) = (COLS * (FACE + GAP) + GAP, ROWS * (FACE + GAP) + GAP);
