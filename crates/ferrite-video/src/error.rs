@@ -1,0 +1,49 @@
+use std::path::PathBuf;
+
+/// Why a video could not be read. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum VideoError {
+    /// The file could not be opened or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The video file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Not an MP4/MOV container, or a damaged one.
+    #[error("{path}: not a readable MP4/MOV file ({reason})")]
+    Container {
+        /// The video file.
+        path: PathBuf,
+        /// What the demuxer said.
+        reason: String,
+    },
+    /// The file has no video track.
+    #[error("{path}: has no video track")]
+    NoVideo {
+        /// The video file.
+        path: PathBuf,
+    },
+    /// The video is in a codec this build does not decode.
+    #[error(
+        "{path}: the video is {codec}; Ferrite decodes H.264 (AVC) in MP4/MOV by itself. \
+         Convert it with FFmpeg: ffmpeg -i INPUT -c:v libx264 -an OUTPUT.mp4"
+    )]
+    Codec {
+        /// The video file.
+        path: PathBuf,
+        /// The codec found.
+        codec: String,
+    },
+    /// The H.264 stream could not be decoded.
+    #[error("{path}: frame {sample}: cannot decode the H.264 data ({reason})")]
+    Decode {
+        /// The video file.
+        path: PathBuf,
+        /// The sample (1-based) at fault.
+        sample: u32,
+        /// What the decoder said.
+        reason: String,
+    },
+}

@@ -1,0 +1,201 @@
+//! MP4 files made here (frames drawn in code, encoded with OpenH264, muxed with the `mp4`
+//! crate), read back: frame count, time stamps of a variable frame rate, pixels, rotation, and
+//! the errors for files that are not H.264 video.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use ferrite_video::{Mp4Video, Rotation, VideoError};
+use image::{GrayImage, Luma};
+use mp4::{AvcConfig, MediaConfig, Mp4Config, Mp4Sample, Mp4Writer, TrackConfig, TrackType};
+use openh264::encoder::Encoder;
+use openh264::formats::YUVBuffer;
+
+const W: u32 = 160;
+const H: u32 = 96;
+
+/// A frame with a bright 24x24 square at a place that moves with `k`.
+fn drawn_frame(k: u32) -> GrayImage {
+    GrayImage::from_fn(W, H, |x, y| {
+        let (sx, sy) = (8 + 12 * k, 20 + 4 * k);
+        let inside = (sx..sx + 24).contains(&x) && (sy..sy + 24).contains(&y);
+        Luma([if inside { 220 } else { 40 + (x / 4) as u8 }])
+    })
+}
+
+/// The frame in I420 with neutral chroma.
+fn yuv(frame: &GrayImage) -> YUVBuffer {
+    let mut data = frame.as_raw().clone();
+    data.resize(data.len() * 3 / 2, 128);
+    YUVBuffer::from_vec(data, W as usize, H as usize)
+}
+
+/// The NAL units of an Annex B stream.
+fn nal_units(stream: &[u8]) -> Vec<Vec<u8>> {
+    openh264::nal_units(stream)
+        .map(|nal| {
+            let start = nal.iter().position(|&b| b == 1).map_or(0, |i| i + 1);
+            nal[start..].to_vec()
+        })
+        .filter(|nal| !nal.is_empty())
+        .collect()
+}
+
+/// An MP4 of `frames` shown at `times_ms` (one per frame, increasing; the last frame lasts
+/// 40 ms), with the track matrix `rotation_matrix` patched in when given.
+fn write_mp4(
+    path: &Path,
+    frames: &[GrayImage],
+    times_ms: &[u64],
+    rotation_matrix: Option<[i32; 4]>,
+) {
+    let mut encoder = Encoder::new().unwrap();
+    let (mut sps, mut pps) = (Vec::new(), Vec::new());
+    let mut samples = Vec::new();
+    for frame in frames {
+        let stream = encoder.encode(&yuv(frame)).unwrap().to_vec();
+        let mut sample = Vec::new();
+        let mut sync = false;
+        for nal in nal_units(&stream) {
+            match nal[0] & 0x1f {
+                7 => sps = nal,
+                8 => pps = nal,
+                kind => {
+                    sync |= kind == 5;
+                    sample.extend_from_slice(&(nal.len() as u32).to_be_bytes());
+                    sample.extend_from_slice(&nal);
+                }
+            }
+        }
+        samples.push((sample, sync));
+    }
+    let config = Mp4Config {
+        major_brand: str::parse("isom").unwrap(),
+        minor_version: 512,
+        compatible_brands: vec![str::parse("isom").unwrap(), str::parse("avc1").unwrap()],
+        timescale: 1000,
+    };
+    let mut writer = Mp4Writer::write_start(Cursor::new(Vec::new()), &config).unwrap();
+    writer
+        .add_track(&TrackConfig {
+            track_type: TrackType::Video,
+            timescale: 1000,
+            language: "und".into(),
+            media_conf: MediaConfig::AvcConfig(AvcConfig {
+                width: W as u16,
+                height: H as u16,
+                seq_param_set: sps,
+                pic_param_set: pps,
+            }),
+        })
+        .unwrap();
+    for (i, (bytes, is_sync)) in samples.into_iter().enumerate() {
+        let next = times_ms.get(i + 1).copied().unwrap_or(times_ms[i] + 40);
+        writer
+            .write_sample(
+                1,
+                &Mp4Sample {
+                    start_time: times_ms[i],
+                    duration: (next - times_ms[i]) as u32,
+                    rendering_offset: 0,
+                    is_sync,
+                    bytes: bytes::Bytes::from(bytes),
+                },
+            )
+            .unwrap();
+    }
+    writer.write_end().unwrap();
+    let mut file = writer.into_writer().into_inner();
+    if let Some(matrix) = rotation_matrix {
+        patch_matrix(&mut file, matrix);
+    }
+    std::fs::write(path, file).unwrap();
+}
+
+/// Writes `a b c d` into the track header's matrix (version 0 `tkhd`: the matrix starts 40
+/// bytes after the box type).
+fn patch_matrix(file: &mut [u8], [a, b, c, d]: [i32; 4]) {
+    let at = file.windows(4).position(|w| w == b"tkhd").unwrap() + 4 + 40;
+    for (i, value) in [(0, a), (1, b), (3, c), (4, d)] {
+        file[at + 4 * i..at + 4 * i + 4].copy_from_slice(&value.to_be_bytes());
+    }
+}
+
+fn mean_abs_diff(a: &GrayImage, b: &GrayImage) -> f64 {
+    let sum: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| u64::from(x.abs_diff(y)))
+        .sum();
+    sum as f64 / a.as_raw().len() as f64
+}
+
+#[test]
+fn frames_come_back_in_order_with_the_streams_time_stamps() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clip.mp4");
+    let frames: Vec<GrayImage> = (0..8).map(drawn_frame).collect();
+    // A variable frame rate: gaps of 40, 40, 70, 50, 100, 10 and 90 ms.
+    let times = [0, 40, 80, 150, 200, 300, 310, 400];
+    write_mp4(&path, &frames, &times, None);
+
+    let mut video = Mp4Video::open(&path).unwrap();
+    let info = video.info().clone();
+    assert_eq!((info.width, info.height, info.frames), (W, H, 8));
+    assert_eq!(info.rotation, Rotation::R0);
+    let decoded: Vec<_> = video.by_ref().map(Result::unwrap).collect();
+    assert_eq!(decoded.len(), 8);
+    for (k, frame) in decoded.iter().enumerate() {
+        assert_eq!(frame.index, k);
+        assert!(
+            (frame.time_s - times[k] as f64 / 1000.0).abs() < 1e-9,
+            "{frame:?}"
+        );
+        let diff = mean_abs_diff(&frame.gray, &frames[k]);
+        assert!(diff < 6.0, "frame {k} differs by {diff} on average");
+    }
+    assert!(video.next().is_none());
+}
+
+#[test]
+fn a_rotated_track_gives_upright_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("portrait.mp4");
+    let frames: Vec<GrayImage> = (0..3).map(drawn_frame).collect();
+    const ONE: i32 = 0x10000;
+    write_mp4(&path, &frames, &[0, 33, 66], Some([0, ONE, -ONE, 0]));
+    let mut video = Mp4Video::open(&path).unwrap();
+    assert_eq!(video.info().rotation, Rotation::R90);
+    assert_eq!((video.info().width, video.info().height), (H, W));
+    let first = video.next().unwrap().unwrap();
+    assert_eq!(first.gray.dimensions(), (H, W));
+    let upright = image::imageops::rotate90(&frames[0]);
+    assert!(mean_abs_diff(&first.gray, &upright) < 6.0);
+}
+
+#[test]
+fn files_that_are_not_h264_video_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.mp4");
+    std::fs::write(&text, b"this is not a video").unwrap();
+    let err = Mp4Video::open(&text).err().unwrap();
+    assert!(matches!(err, VideoError::Container { .. }), "{err}");
+    assert!(err.to_string().contains("notes.mp4"), "{err}");
+
+    let missing = dir.path().join("missing.mp4");
+    let err = Mp4Video::open(&missing).err().unwrap();
+    assert!(err.to_string().contains("missing.mp4"), "{err}");
+
+    // A truncated file: the header promises more than is there.
+    let clip = dir.path().join("clip.mp4");
+    write_mp4(&clip, &[drawn_frame(0), drawn_frame(1)], &[0, 40], None);
+    let bytes = std::fs::read(&clip).unwrap();
+    let cut = dir.path().join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let outcome = Mp4Video::open(&cut).map(|video| video.collect::<Result<Vec<_>, _>>());
+    match outcome {
+        Err(e) | Ok(Err(e)) => assert!(e.to_string().contains("cut.mp4"), "{e}"),
+        Ok(Ok(frames)) => panic!("a truncated file gave {} frames", frames.len()),
+    }
+}
