@@ -1,5 +1,6 @@
-//! Ferrite's video input: MP4 and MOV files with H.264 video, read and decoded one frame at a
-//! time, so memory does not grow with a video's length. The decoder is OpenH264, built from its
+//! Ferrite's video: MP4 and MOV files with H.264 video, read and decoded one frame at a time,
+//! so memory does not grow with a video's length; faces followed from frame to frame
+//! ([`Tracker`]) and their emotions smoothed over time ([`VideoAnalyzer`]). The decoder is OpenH264, built from its
 //! bundled source by the `openh264` crate, and the demuxer is the `mp4` crate: nothing to
 //! install. Each frame carries its presentation time from the stream (variable frame rates are
 //! kept, not rebuilt from a nominal rate), and the track's rotation is applied.
@@ -13,11 +14,15 @@
 //! }
 //! ```
 
+mod analyze;
 mod annexb;
 mod error;
 mod mp4_video;
 mod rotation;
+mod track;
 
+pub use analyze::{FaceRow, TrackSummary, VideoAnalyzer};
 pub use error::VideoError;
 pub use mp4_video::{Mp4Video, VideoFrame, VideoInfo};
 pub use rotation::Rotation;
+pub use track::{FaceTrack, Tracker, TrackerConfig};

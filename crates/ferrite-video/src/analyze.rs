@@ -1,0 +1,226 @@
+//! Emotions over time: each analysed frame's faces, followed by the tracker, classified in one
+//! engine call per frame, with each track's probabilities smoothed; and per track, a summary of
+//! the video.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use ferrite_data::{Emotion, NUM_CLASSES};
+use ferrite_infer::{crop_face, detect_faces, Detection, FaceBox, PredictOptions, Predictor};
+
+use crate::track::{Tracker, TrackerConfig};
+use crate::VideoFrame;
+
+/// One face in one analysed frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaceRow {
+    /// The frame's index in the video (presentation order, from 0).
+    pub frame: usize,
+    /// The frame's time, in seconds.
+    pub time_s: f64,
+    /// The track the face belongs to.
+    pub track: usize,
+    /// Where the face is.
+    pub bbox: FaceBox,
+    /// This frame's probabilities, in label order.
+    pub probabilities: [f32; NUM_CLASSES],
+    /// This frame's most probable emotion.
+    pub label: Emotion,
+    /// The track's smoothed probabilities up to this frame.
+    pub smoothed: [f32; NUM_CLASSES],
+    /// The most probable smoothed emotion.
+    pub smoothed_label: Emotion,
+    /// Whether the detector ran on this frame (else the boxes were carried from the last one).
+    pub detected: bool,
+}
+
+/// A track over the whole video.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrackSummary {
+    /// The track's id.
+    pub track: usize,
+    /// First time seen, in seconds.
+    pub first_s: f64,
+    /// Last time seen, in seconds.
+    pub last_s: f64,
+    /// Analysed frames it was in.
+    pub frames: usize,
+    /// The smoothed emotion it showed in the most frames.
+    pub dominant: String,
+    /// Share of its frames in each smoothed emotion.
+    pub share: BTreeMap<String, f64>,
+    /// Its mean (raw) probabilities.
+    pub mean_probabilities: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct TrackTotals {
+    first_s: f64,
+    last_s: f64,
+    frames: usize,
+    label_counts: [usize; NUM_CLASSES],
+    probability_sums: [f64; NUM_CLASSES],
+}
+
+/// Analyses the frames of one video, in order.
+pub struct VideoAnalyzer<'a> {
+    predictor: &'a Predictor,
+    options: PredictOptions,
+    tracker: Tracker,
+    frames_until_detection: usize,
+    totals: BTreeMap<usize, TrackTotals>,
+}
+
+impl<'a> VideoAnalyzer<'a> {
+    /// An analyser for one video (a fresh tracker); fails on invalid tracker settings.
+    pub fn new(
+        predictor: &'a Predictor,
+        options: PredictOptions,
+        tracking: TrackerConfig,
+    ) -> Result<VideoAnalyzer<'a>, String> {
+        tracking.validate()?;
+        options.detector.validate()?;
+        Ok(VideoAnalyzer {
+            predictor,
+            options,
+            tracker: Tracker::new(tracking),
+            frames_until_detection: 0,
+            totals: BTreeMap::new(),
+        })
+    }
+
+    /// The faces of `frame`, classified and smoothed.
+    pub fn analyze(&mut self, frame: &VideoFrame) -> Vec<FaceRow> {
+        let (faces, crops, detected) = self.locate(frame);
+        let refs: Vec<&[u8]> = crops.iter().map(Vec::as_slice).collect();
+        let probabilities = self.predictor.model().classify(&refs, self.options.tta);
+        let (w, h) = frame.gray.dimensions();
+        faces
+            .into_iter()
+            .zip(probabilities)
+            .map(|((track, d), p)| {
+                let smoothed = self.tracker.smooth(track, &p);
+                let row = FaceRow {
+                    frame: frame.index,
+                    time_s: frame.time_s,
+                    track,
+                    bbox: clip(&d, w, h),
+                    probabilities: p,
+                    label: top(&p),
+                    smoothed,
+                    smoothed_label: top(&smoothed),
+                    detected,
+                };
+                self.count(&row);
+                row
+            })
+            .collect()
+    }
+
+    /// The faces of `frame`: carried from the last frame while they stay put, else detected.
+    /// Returns each face's track and box, its 48x48 crop, and whether the detector ran.
+    #[allow(clippy::type_complexity)]
+    fn locate(&mut self, frame: &VideoFrame) -> (Vec<(usize, Detection)>, Vec<Vec<u8>>, bool) {
+        let framing = self.options.framing;
+        let crop = |d: &Detection| crop_face(&frame.gray, &framing.frame(d));
+        if self.frames_until_detection > 0 {
+            self.frames_until_detection -= 1;
+            let carried = self.tracker.in_view();
+            let crops: Vec<Vec<u8>> = carried.iter().map(|(_, d)| crop(d)).collect();
+            let mut changed = false;
+            for ((id, _), face) in carried.iter().zip(&crops) {
+                changed |= self.tracker.face_changed(*id, face);
+            }
+            if !changed {
+                return (carried, crops, false);
+            }
+        }
+        let mut detections = detect_faces(&frame.gray, &self.options.detector);
+        detections.sort_by(|a, b| a.x.total_cmp(&b.x));
+        let ids = self.tracker.observe(&detections);
+        let mut faces: Vec<(usize, Detection)> = ids.into_iter().zip(detections).collect();
+        let mut crops: Vec<Vec<u8>> = faces.iter().map(|(_, d)| crop(d)).collect();
+        for ((id, _), face) in faces.iter().zip(&crops) {
+            self.tracker.face_changed(*id, face);
+        }
+        // A face the detector missed whose pixels did not change is still there.
+        for (id, d) in self.tracker.unseen() {
+            let face = crop(&d);
+            if !self.tracker.face_changed(id, &face) {
+                self.tracker.keep(id);
+                faces.push((id, d));
+                crops.push(face);
+            }
+        }
+        self.frames_until_detection = self.tracker.config().detect_every - 1;
+        let mut order: Vec<usize> = (0..faces.len()).collect();
+        order.sort_by_key(|&i| faces[i].0);
+        let faces = order.iter().map(|&i| faces[i]).collect();
+        let crops = order.iter().map(|&i| crops[i].clone()).collect();
+        (faces, crops, true)
+    }
+
+    fn count(&mut self, row: &FaceRow) {
+        let totals = self.totals.entry(row.track).or_insert_with(|| TrackTotals {
+            first_s: row.time_s,
+            ..TrackTotals::default()
+        });
+        totals.last_s = row.time_s;
+        totals.frames += 1;
+        totals.label_counts[row.smoothed_label.index()] += 1;
+        for (sum, p) in totals.probability_sums.iter_mut().zip(row.probabilities) {
+            *sum += f64::from(p);
+        }
+    }
+
+    /// Every track seen so far, summarised.
+    pub fn summary(&self) -> Vec<TrackSummary> {
+        self.totals
+            .iter()
+            .map(|(&track, t)| {
+                let n = t.frames.max(1) as f64;
+                let dominant = (0..NUM_CLASSES)
+                    .max_by_key(|&k| t.label_counts[k])
+                    .unwrap_or(0);
+                TrackSummary {
+                    track,
+                    first_s: t.first_s,
+                    last_s: t.last_s,
+                    frames: t.frames,
+                    dominant: Emotion::ALL[dominant].name().into(),
+                    share: by_label(|k| t.label_counts[k] as f64 / n),
+                    mean_probabilities: by_label(|k| t.probability_sums[k] / n),
+                }
+            })
+            .collect()
+    }
+}
+
+fn by_label(value: impl Fn(usize) -> f64) -> BTreeMap<String, f64> {
+    Emotion::ALL
+        .iter()
+        .map(|e| (e.name().to_string(), value(e.index())))
+        .collect()
+}
+
+fn top(p: &[f32; NUM_CLASSES]) -> Emotion {
+    let best = (0..NUM_CLASSES)
+        .max_by(|&a, &b| p[a].total_cmp(&p[b]))
+        .unwrap_or(0);
+    Emotion::ALL[best]
+}
+
+/// A detection as a whole-pixel box inside the frame.
+fn clip(d: &Detection, width: u32, height: u32) -> FaceBox {
+    let x0 = d.x.round().clamp(0.0, width as f32) as u32;
+    let y0 = d.y.round().clamp(0.0, height as f32) as u32;
+    let x1 = (d.x + d.width).round().clamp(0.0, width as f32) as u32;
+    let y1 = (d.y + d.height).round().clamp(0.0, height as f32) as u32;
+    FaceBox {
+        x: x0,
+        y: y0,
+        width: x1.saturating_sub(x0),
+        height: y1.saturating_sub(y0),
+    }
+}

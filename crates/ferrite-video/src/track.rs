@@ -1,0 +1,302 @@
+//! Faces followed from frame to frame. Detection runs on a schedule (every `detect_every`
+//! analysed frames, and early when a carried face changes too much to trust); in between, each
+//! face keeps its last box (faces move little between frames). Detections are matched to
+//! tracks by overlap (IoU, best pairs first), so a person who stays in view keeps one id; a
+//! face the detector misses but whose pixels have not changed stays in view.
+
+use ferrite_data::NUM_CLASSES;
+use ferrite_infer::Detection;
+
+/// How faces are followed and their emotions smoothed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrackerConfig {
+    /// Run the detector on every this many analysed frames (1: every frame).
+    pub detect_every: usize,
+    /// Least overlap (intersection over union) for a detection to continue a track.
+    pub min_iou: f32,
+    /// Detection rounds a track may go unseen before it ends.
+    pub max_missed: usize,
+    /// Weight of the newest frame in a track's exponential moving average of probabilities
+    /// (1: no smoothing).
+    pub smoothing: f32,
+    /// Mean absolute change (0-255) of a carried face's 48x48 pixels from the last frame above
+    /// which the detector runs at once.
+    pub max_change: f32,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        TrackerConfig {
+            detect_every: 5,
+            min_iou: 0.3,
+            max_missed: 2,
+            smoothing: 0.3,
+            max_change: 20.0,
+        }
+    }
+}
+
+impl TrackerConfig {
+    /// Checks the settings; the message names the bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.detect_every == 0 {
+            return Err("detect_every must be at least 1".into());
+        }
+        if !(0.0..=1.0).contains(&self.min_iou) {
+            return Err(format!("min_iou {} is out of range [0, 1]", self.min_iou));
+        }
+        if !(self.smoothing > 0.0 && self.smoothing <= 1.0) {
+            return Err(format!(
+                "smoothing {} is out of range (0, 1]",
+                self.smoothing
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One followed face.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaceTrack {
+    /// The track's id, from 1, unique within a video.
+    pub id: usize,
+    /// The last box.
+    pub bbox: Detection,
+    /// The smoothed probabilities (label order); `None` before the first classification.
+    pub smoothed: Option<[f32; NUM_CLASSES]>,
+    /// Detection rounds since it was last seen.
+    missed: usize,
+    /// Its last 48x48 face, to tell when it changed too much to carry.
+    last_face: Option<Vec<u8>>,
+}
+
+/// The tracks of one video.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    config: TrackerConfig,
+    tracks: Vec<FaceTrack>,
+    next_id: usize,
+}
+
+impl Tracker {
+    /// A tracker with no faces yet.
+    pub fn new(config: TrackerConfig) -> Tracker {
+        Tracker {
+            config,
+            tracks: Vec::new(),
+            next_id: 1,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &TrackerConfig {
+        &self.config
+    }
+
+    /// Takes a detection round: each detection continues the track it overlaps most (best
+    /// pairs first) or starts a new one; tracks not seen for more than `max_missed` rounds end.
+    /// Returns the ids of the faces in view, one per detection, in detection order.
+    pub fn observe(&mut self, detections: &[Detection]) -> Vec<usize> {
+        let mut pairs: Vec<(f32, usize, usize)> = Vec::new();
+        for (t, track) in self.tracks.iter().enumerate() {
+            for (d, detection) in detections.iter().enumerate() {
+                let overlap = iou(&track.bbox, detection);
+                if overlap >= self.config.min_iou {
+                    pairs.push((overlap, t, d));
+                }
+            }
+        }
+        pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut track_of: Vec<Option<usize>> = vec![None; detections.len()];
+        let mut matched = vec![false; self.tracks.len()];
+        for (_, t, d) in pairs {
+            if !matched[t] && track_of[d].is_none() {
+                matched[t] = true;
+                track_of[d] = Some(t);
+            }
+        }
+        for (track, seen) in self.tracks.iter_mut().zip(&matched) {
+            track.missed = if *seen { 0 } else { track.missed + 1 };
+        }
+        let mut ids = Vec::with_capacity(detections.len());
+        for (d, detection) in detections.iter().enumerate() {
+            let t = match track_of[d] {
+                Some(t) => t,
+                None => {
+                    self.tracks.push(FaceTrack {
+                        id: self.next_id,
+                        bbox: *detection,
+                        smoothed: None,
+                        missed: 0,
+                        last_face: None,
+                    });
+                    self.next_id += 1;
+                    self.tracks.len() - 1
+                }
+            };
+            self.tracks[t].bbox = *detection;
+            ids.push(self.tracks[t].id);
+        }
+        let max_missed = self.config.max_missed;
+        self.tracks.retain(|t| t.missed <= max_missed);
+        ids
+    }
+
+    /// The faces in view now (seen in the last detection round, or kept by [`Tracker::keep`]),
+    /// with their boxes: what a frame without detection carries.
+    pub fn in_view(&self) -> Vec<(usize, Detection)> {
+        self.tracks
+            .iter()
+            .filter(|t| t.missed == 0)
+            .map(|t| (t.id, t.bbox))
+            .collect()
+    }
+
+    /// The tracks the last detection round did not see (the face left, or the detector missed
+    /// it), with their boxes.
+    pub fn unseen(&self) -> Vec<(usize, Detection)> {
+        self.tracks
+            .iter()
+            .filter(|t| t.missed > 0)
+            .map(|t| (t.id, t.bbox))
+            .collect()
+    }
+
+    /// Keeps track `id` in view although the detector missed it (its face was still there).
+    pub fn keep(&mut self, id: usize) {
+        if let Some(track) = self.tracks.iter_mut().find(|t| t.id == id) {
+            track.missed = 0;
+        }
+    }
+
+    /// Records track `id`'s face of this frame; true when it changed more than `max_change`
+    /// since the last one (the box may have lost the face: time to detect again).
+    pub fn face_changed(&mut self, id: usize, face: &[u8]) -> bool {
+        let Some(track) = self.tracks.iter_mut().find(|t| t.id == id) else {
+            return false;
+        };
+        let changed = track.last_face.as_ref().is_some_and(|last| {
+            let sum: u64 = last
+                .iter()
+                .zip(face)
+                .map(|(&a, &b)| u64::from(a.abs_diff(b)))
+                .sum();
+            sum as f32 / face.len().max(1) as f32 > self.config.max_change
+        });
+        track.last_face = Some(face.to_vec());
+        changed
+    }
+
+    /// Folds this frame's probabilities of track `id` into its moving average; returns it.
+    pub fn smooth(&mut self, id: usize, p: &[f32; NUM_CLASSES]) -> [f32; NUM_CLASSES] {
+        let alpha = self.config.smoothing;
+        let Some(track) = self.tracks.iter_mut().find(|t| t.id == id) else {
+            return *p;
+        };
+        let smoothed = match track.smoothed {
+            None => *p,
+            Some(old) => std::array::from_fn(|k| alpha * p[k] + (1.0 - alpha) * old[k]),
+        };
+        track.smoothed = Some(smoothed);
+        smoothed
+    }
+}
+
+/// Intersection over union of two boxes.
+pub(crate) fn iou(a: &Detection, b: &Detection) -> f32 {
+    let x0 = a.x.max(b.x);
+    let y0 = a.y.max(b.y);
+    let x1 = (a.x + a.width).min(b.x + b.width);
+    let y1 = (a.y + a.height).min(b.y + b.height);
+    let inter = (x1 - x0).max(0.0) * (y1 - y0).max(0.0);
+    let union = a.width * a.height + b.width * b.height - inter;
+    if union > 0.0 {
+        inter / union
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn det(x: f32, y: f32) -> Detection {
+        Detection {
+            x,
+            y,
+            width: 50.0,
+            height: 50.0,
+            score: 5.0,
+        }
+    }
+
+    #[test]
+    fn a_face_that_moves_a_little_keeps_its_id() {
+        let mut tracker = Tracker::new(TrackerConfig::default());
+        assert_eq!(tracker.observe(&[det(0.0, 0.0), det(200.0, 0.0)]), [1, 2]);
+        // Both move 5 px; listed in the other order: ids follow the faces.
+        assert_eq!(tracker.observe(&[det(205.0, 5.0), det(5.0, 0.0)]), [2, 1]);
+        // A third face appears far away: a new id.
+        assert_eq!(
+            tracker.observe(&[det(5.0, 0.0), det(205.0, 5.0), det(400.0, 0.0)]),
+            [1, 2, 3]
+        );
+    }
+
+    #[test]
+    fn a_face_gone_longer_than_allowed_ends_its_track() {
+        let mut tracker = Tracker::new(TrackerConfig {
+            max_missed: 1,
+            ..TrackerConfig::default()
+        });
+        tracker.observe(&[det(0.0, 0.0)]);
+        tracker.observe(&[]);
+        assert!(tracker.in_view().is_empty());
+        // Back after one missed round: the same track.
+        assert_eq!(tracker.observe(&[det(0.0, 0.0)]), [1]);
+        tracker.observe(&[]);
+        tracker.observe(&[]);
+        // Gone for two rounds: a new track.
+        assert_eq!(tracker.observe(&[det(0.0, 0.0)]), [2]);
+    }
+
+    #[test]
+    fn smoothing_is_an_exponential_moving_average() {
+        let mut tracker = Tracker::new(TrackerConfig {
+            smoothing: 0.5,
+            ..TrackerConfig::default()
+        });
+        tracker.observe(&[det(0.0, 0.0)]);
+        let a = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let b = [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        assert_eq!(tracker.smooth(1, &a), a);
+        let s = tracker.smooth(1, &b);
+        assert_eq!((s[0], s[1]), (0.5, 0.5));
+        let s = tracker.smooth(1, &b);
+        assert_eq!((s[0], s[1]), (0.25, 0.75));
+    }
+
+    #[test]
+    fn a_carried_face_that_changes_asks_for_detection() {
+        let mut tracker = Tracker::new(TrackerConfig::default());
+        tracker.observe(&[det(0.0, 0.0)]);
+        assert!(!tracker.face_changed(1, &[100; 2304]));
+        assert!(!tracker.face_changed(1, &[105; 2304]));
+        assert!(tracker.face_changed(1, &[200; 2304]));
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let bad = TrackerConfig {
+            detect_every: 0,
+            ..TrackerConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("detect_every"));
+        let bad = TrackerConfig {
+            smoothing: 0.0,
+            ..TrackerConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("smoothing"));
+    }
+}

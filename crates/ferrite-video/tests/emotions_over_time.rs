@@ -1,0 +1,109 @@
+//! Videos made here, analysed: real FER2013 faces (PublicTest) pasted into frames that drift
+//! across a textured background, encoded to MP4; the analyser must follow each face with one
+//! track id, detect on its schedule, and give each frame's face the probabilities the model
+//! gives the same crop.
+
+mod common;
+
+use std::path::Path;
+
+use common::write_mp4;
+use ferrite_data::{load_dataset, Split, FACE_SIZE};
+use ferrite_infer::{EmotionModel, PredictOptions, Predictor};
+use ferrite_video::{Mp4Video, TrackerConfig, VideoAnalyzer};
+use image::{imageops::FilterType, GrayImage, Luma};
+
+fn background(w: u32, h: u32) -> GrayImage {
+    GrayImage::from_fn(w, h, |x, y| {
+        let v = 110.0 + 40.0 * (x as f32 / 37.0).sin() * (y as f32 / 53.0).cos();
+        Luma([v as u8])
+    })
+}
+
+fn predictor() -> Predictor {
+    Predictor::new(EmotionModel::shipped(), PredictOptions::default()).unwrap()
+}
+
+#[test]
+fn a_video_without_faces_gives_no_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.mp4");
+    let frames: Vec<GrayImage> = (0..6).map(|_| background(320, 240)).collect();
+    write_mp4(&path, &frames, &[0, 40, 80, 120, 160, 200], None);
+    let predictor = predictor();
+    let mut analyzer = VideoAnalyzer::new(
+        &predictor,
+        PredictOptions::default(),
+        TrackerConfig::default(),
+    )
+    .unwrap();
+    for frame in Mp4Video::open(&path).unwrap() {
+        assert!(analyzer.analyze(&frame.unwrap()).is_empty());
+    }
+    assert!(analyzer.summary().is_empty());
+}
+
+#[test]
+#[ignore = "needs FER2013_DIR, the real data set (.ci/run sets it and runs ignored tests)"]
+fn two_faces_keep_their_tracks_across_a_video() {
+    let data = std::env::var_os("FER2013_DIR")
+        .expect("FER2013_DIR must name FER2013 in the Kaggle layout for this test");
+    let mut set = load_dataset(Path::new(&data), Split::PublicTest).unwrap();
+    set.limit(2);
+    let faces: Vec<GrayImage> = set
+        .samples
+        .iter()
+        .map(|s| {
+            let face = GrayImage::from_raw(FACE_SIZE as u32, FACE_SIZE as u32, s.pixels.clone());
+            image::imageops::resize(&face.unwrap(), 120, 120, FilterType::Triangle)
+        })
+        .collect();
+    // 12 frames; the faces drift 2 px a frame.
+    let frames: Vec<GrayImage> = (0..12)
+        .map(|k| {
+            let mut frame = background(480, 240);
+            image::imageops::overlay(&mut frame, &faces[0], 40 + 2 * k, 60);
+            image::imageops::overlay(&mut frame, &faces[1], 300 - 2 * k, 60);
+            frame
+        })
+        .collect();
+    let times: Vec<u64> = (0..12).map(|k| k * 40).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two.mp4");
+    write_mp4(&path, &frames, &times, None);
+
+    let predictor = predictor();
+    let tracking = TrackerConfig {
+        detect_every: 4,
+        ..TrackerConfig::default()
+    };
+    let mut analyzer = VideoAnalyzer::new(&predictor, PredictOptions::default(), tracking).unwrap();
+    let mut rows = Vec::new();
+    for frame in Mp4Video::open(&path).unwrap() {
+        rows.extend(analyzer.analyze(&frame.unwrap()));
+    }
+    // Two faces in every frame, the left one always track 1.
+    assert_eq!(rows.len(), 24, "{rows:?}");
+    for pair in rows.chunks(2) {
+        assert_eq!((pair[0].track, pair[1].track), (1, 2), "{pair:?}");
+        assert!(pair[0].bbox.x < pair[1].bbox.x);
+    }
+    // The detector ran on frames 0, 4 and 8 (and no other, as nothing jumped).
+    let detected: Vec<usize> = rows
+        .iter()
+        .filter(|r| r.detected)
+        .map(|r| r.frame)
+        .collect();
+    assert_eq!(detected, [0, 0, 4, 4, 8, 8]);
+    for row in &rows {
+        let sum: f32 = row.smoothed.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-4);
+        assert!((row.time_s - row.frame as f64 * 0.04).abs() < 1e-9);
+    }
+    let summary = analyzer.summary();
+    assert_eq!(summary.len(), 2);
+    assert_eq!(summary[0].frames, 12);
+    assert!((summary[0].last_s - 0.44).abs() < 1e-9);
+    let share: f64 = summary[0].share.values().sum();
+    assert!((share - 1.0).abs() < 1e-9);
+}
