@@ -34,6 +34,9 @@ enum Command {
     Serve(commands::serve::ServeArgs),
     /// Show a model's card: architecture, training run and results.
     Model(commands::model::ModelArgs),
+    /// Emotions over time in MP4/MOV videos: faces followed with track ids, per frame and per
+    /// track.
+    Video(commands::video::VideoArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Predict(args) => commands::predict::run(args),
         Command::Serve(args) => commands::serve::run(args),
         Command::Model(args) => commands::model::run(args),
+        Command::Video(args) => commands::video::run(args),
     };
     match result {
         Ok(code) => code,

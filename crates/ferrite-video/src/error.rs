@@ -36,6 +36,14 @@ pub enum VideoError {
         /// The codec found.
         codec: String,
     },
+    /// A video could not be written.
+    #[error("{path}: cannot write the video ({reason})")]
+    Write {
+        /// The video file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// The H.264 stream could not be decoded.
     #[error("{path}: frame {sample}: cannot decode the H.264 data ({reason})")]
     Decode {

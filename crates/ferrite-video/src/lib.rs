@@ -20,9 +20,11 @@ mod error;
 mod mp4_video;
 mod rotation;
 mod track;
+mod writer;
 
 pub use analyze::{FaceRow, TrackSummary, VideoAnalyzer};
 pub use error::VideoError;
 pub use mp4_video::{Mp4Video, VideoFrame, VideoInfo};
 pub use rotation::Rotation;
 pub use track::{FaceTrack, Tracker, TrackerConfig};
+pub use writer::VideoWriter;

@@ -14,3 +14,4 @@ pub mod model_arg;
 pub mod predict;
 pub mod serve;
 pub mod train;
+pub mod video;

@@ -1,0 +1,366 @@
+//! `ferrite video`: emotions over time in video files: every face followed with a track id,
+//! its emotions per analysed frame (raw and smoothed), and a summary per track.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use ferrite_data::{Emotion, NUM_CLASSES};
+use ferrite_eval::{draw_boxes, LabelledBox};
+use ferrite_infer::{DetectorConfig, EmotionModel, PredictOptions, Predictor};
+use ferrite_video::{
+    FaceRow, Mp4Video, TrackSummary, TrackerConfig, VideoAnalyzer, VideoFrame, VideoWriter,
+};
+
+use super::model_arg::ModelArg;
+use super::predict::csv_field;
+
+/// Output format of `ferrite video`.
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+pub enum Format {
+    /// A summary per video and per track.
+    Table,
+    /// One row per face per analysed frame.
+    Csv,
+    /// A JSON array, one object per video: what it is and a summary per track.
+    Json,
+}
+
+/// Arguments of `ferrite video`.
+#[derive(Args)]
+pub struct VideoArgs {
+    /// Video files (MP4 or MOV with H.264).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    model: ModelArg,
+    /// Analyse this many frames per second, by the stream's time stamps (default: every frame).
+    #[arg(long)]
+    fps: Option<f64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Run the face detector on every this many analysed frames (and whenever a followed face
+    /// changes too much); boxes are carried in between.
+    #[arg(long, default_value_t = TrackerConfig::default().detect_every)]
+    detect_every: usize,
+    /// Weight of the newest frame in each track's moving average of probabilities (1: none).
+    #[arg(long, default_value_t = TrackerConfig::default().smoothing)]
+    smoothing: f32,
+    /// Average each face with its mirror image.
+    #[arg(long)]
+    tta: bool,
+    /// Smallest face to look for, in pixels.
+    #[arg(long, default_value_t = DetectorConfig::default().min_face)]
+    min_face: u32,
+    /// Write an annotated copy of each video into this folder (NAME.mp4: the analysed frames in
+    /// gray, each face's box, track id and smoothed emotion in colour).
+    #[arg(long)]
+    annotate: Option<PathBuf>,
+}
+
+/// One video as `--format json` reports it.
+#[derive(Serialize)]
+struct VideoReport {
+    file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotation: Option<u32>,
+    frames_analysed: usize,
+    tracks: Vec<TrackSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// Runs `ferrite video`.
+pub fn run(args: VideoArgs) -> anyhow::Result<ExitCode> {
+    if let Some(fps) = args.fps {
+        anyhow::ensure!(
+            fps.is_finite() && fps > 0.0,
+            "--fps must be a positive number"
+        );
+    }
+    let tracking = TrackerConfig {
+        detect_every: args.detect_every,
+        smoothing: args.smoothing,
+        ..TrackerConfig::default()
+    };
+    tracking.validate().map_err(anyhow::Error::msg)?;
+    let options = PredictOptions {
+        detector: DetectorConfig {
+            min_face: args.min_face,
+            ..DetectorConfig::default()
+        },
+        tta: args.tta,
+        ..PredictOptions::default()
+    };
+    if let Some(dir) = &args.annotate {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create the folder {}: {e}", dir.display()))?;
+    }
+    let model = EmotionModel::from_source(&args.model.resolve()?)?;
+    let predictor = Predictor::new(model, options).map_err(anyhow::Error::msg)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.format == Format::Csv {
+        let labels = Emotion::names().join(",");
+        writeln!(
+            out,
+            "file,frame,time_s,track,x,y,width,height,label,confidence,{labels},smoothed_label,smoothed_confidence,error"
+        )?;
+    }
+    let mut reports = Vec::new();
+    let mut failures = 0;
+    for input in &args.inputs {
+        let report = analyse(&predictor, options, tracking, input, &args, &mut out)?;
+        failures += usize::from(report.error.is_some());
+        if args.format == Format::Table {
+            print_summary(&report, &mut out)?;
+        }
+        reports.push(report);
+    }
+    if args.format == Format::Json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?;
+    }
+    eprintln!(
+        "{} video(s), {} track(s), {failures} failed",
+        reports.len(),
+        reports.iter().map(|r| r.tracks.len()).sum::<usize>()
+    );
+    Ok(if failures > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Decodes and analyses one video, writing its CSV rows as they come; a video that cannot be
+/// read gives a report with its error (and a CSV row saying so), and the others go on.
+fn analyse(
+    predictor: &Predictor,
+    options: PredictOptions,
+    tracking: TrackerConfig,
+    input: &std::path::Path,
+    args: &VideoArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<VideoReport> {
+    let file = input.display().to_string();
+    let mut report = VideoReport {
+        file: file.clone(),
+        width: None,
+        height: None,
+        duration_s: None,
+        rotation: None,
+        frames_analysed: 0,
+        tracks: Vec::new(),
+        error: None,
+    };
+    let mut video = match Mp4Video::open(input) {
+        Ok(video) => video,
+        Err(e) => return failed(report, e.to_string(), args.format, out),
+    };
+    let info = video.info().clone();
+    report.width = Some(info.width);
+    report.height = Some(info.height);
+    report.duration_s = Some(info.duration_s);
+    report.rotation = Some(info.rotation.degrees());
+    let mut analyzer =
+        VideoAnalyzer::new(predictor, options, tracking).map_err(anyhow::Error::msg)?;
+    let bar = progress_bar(u64::from(info.frames), &file);
+    let mut annotated = match &args.annotate {
+        Some(dir) => Some(Annotated::create(dir, input, info.width, info.height)?),
+        None => None,
+    };
+    let mut next_time = 0.0;
+    for frame in video.by_ref() {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(e) => {
+                bar.finish_and_clear();
+                report.tracks = analyzer.summary();
+                return failed(report, e.to_string(), args.format, out);
+            }
+        };
+        bar.inc(1);
+        if let Some(fps) = args.fps {
+            if frame.time_s + 1e-9 < next_time {
+                continue;
+            }
+            next_time += 1.0 / fps;
+        }
+        let rows = analyzer.analyze(&frame);
+        report.frames_analysed += 1;
+        if let Some(annotated) = &mut annotated {
+            annotated.push(&frame, &rows)?;
+        }
+        if args.format == Format::Csv {
+            bar.suspend(|| write_rows(out, &file, &rows))?;
+        }
+    }
+    bar.finish_and_clear();
+    report.tracks = analyzer.summary();
+    if let Some(annotated) = annotated {
+        let last = args
+            .fps
+            .map_or(1.0 / info.average_fps.max(1.0), |fps| 1.0 / fps);
+        annotated.finish(last)?;
+    }
+    Ok(report)
+}
+
+/// An annotated copy of a video being written.
+struct Annotated {
+    writer: VideoWriter,
+    path: PathBuf,
+    /// The even width and height the copy has (H.264 halves chroma).
+    size: (u32, u32),
+    frames: usize,
+}
+
+impl Annotated {
+    fn create(dir: &Path, input: &Path, width: u32, height: u32) -> anyhow::Result<Annotated> {
+        let stem = input
+            .file_stem()
+            .map_or("video".into(), |s| s.to_string_lossy());
+        let path = dir.join(format!("{stem}.mp4"));
+        let size = (width & !1, height & !1);
+        let writer = VideoWriter::create(&path, size.0, size.1)?;
+        Ok(Annotated {
+            writer,
+            path,
+            size,
+            frames: 0,
+        })
+    }
+
+    fn push(&mut self, frame: &VideoFrame, rows: &[FaceRow]) -> anyhow::Result<()> {
+        let (w, h) = self.size;
+        let gray = image::imageops::crop_imm(&frame.gray, 0, 0, w, h).to_image();
+        let mut rgb = image::DynamicImage::ImageLuma8(gray).to_rgb8();
+        let boxes: Vec<LabelledBox> = rows
+            .iter()
+            .map(|r| LabelledBox {
+                rect: [r.bbox.x, r.bbox.y, r.bbox.width, r.bbox.height],
+                emotion: r.smoothed_label,
+                caption: format!(
+                    "#{} {} {:.0}%",
+                    r.track,
+                    r.smoothed_label,
+                    100.0 * r.smoothed[r.smoothed_label.index()]
+                ),
+            })
+            .collect();
+        draw_boxes(&mut rgb, &boxes).map_err(anyhow::Error::msg)?;
+        self.frames += 1;
+        Ok(self.writer.push_rgb(&rgb, frame.time_s)?)
+    }
+
+    fn finish(self, last_frame_s: f64) -> anyhow::Result<()> {
+        if self.frames == 0 {
+            eprintln!(
+                "{}: no frame was analysed, no annotated copy",
+                self.path.display()
+            );
+            return Ok(());
+        }
+        self.writer.finish(last_frame_s)?;
+        eprintln!("annotated video written to {}", self.path.display());
+        Ok(())
+    }
+}
+
+/// Records `error` in `report` (and a CSV row for it).
+fn failed(
+    mut report: VideoReport,
+    error: String,
+    format: Format,
+    out: &mut impl Write,
+) -> anyhow::Result<VideoReport> {
+    if format == Format::Csv {
+        let blanks = ",".repeat(12 + NUM_CLASSES);
+        writeln!(
+            out,
+            "{}{blanks}{}",
+            csv_field(&report.file),
+            csv_field(&error)
+        )?;
+    }
+    report.error = Some(error);
+    Ok(report)
+}
+
+fn write_rows(out: &mut impl Write, file: &str, rows: &[FaceRow]) -> std::io::Result<()> {
+    let file = csv_field(file);
+    for r in rows {
+        let b = r.bbox;
+        let probs: Vec<String> = r.probabilities.iter().map(|p| format!("{p:.4}")).collect();
+        writeln!(
+            out,
+            "{file},{},{:.4},{},{},{},{},{},{},{:.4},{},{},{:.4},",
+            r.frame,
+            r.time_s,
+            r.track,
+            b.x,
+            b.y,
+            b.width,
+            b.height,
+            r.label,
+            r.probabilities[r.label.index()],
+            probs.join(","),
+            r.smoothed_label,
+            r.smoothed[r.smoothed_label.index()],
+        )?;
+    }
+    Ok(())
+}
+
+fn print_summary(report: &VideoReport, out: &mut impl Write) -> std::io::Result<()> {
+    if let Some(error) = &report.error {
+        return writeln!(out, "{}: error: {error}", report.file);
+    }
+    writeln!(
+        out,
+        "{}: {}x{}, {:.1} s, {} frames analysed, {} track(s)",
+        report.file,
+        report.width.unwrap_or(0),
+        report.height.unwrap_or(0),
+        report.duration_s.unwrap_or(0.0),
+        report.frames_analysed,
+        report.tracks.len()
+    )?;
+    for t in &report.tracks {
+        writeln!(
+            out,
+            "  track {:>3}: {:>7.2}-{:<7.2} s {:>6} frames  mostly {} ({:.0}%)",
+            t.track,
+            t.first_s,
+            t.last_s,
+            t.frames,
+            t.dominant,
+            100.0 * t.share.get(&t.dominant).copied().unwrap_or(0.0)
+        )?;
+    }
+    Ok(())
+}
+
+fn progress_bar(frames: u64, file: &str) -> ProgressBar {
+    let bar = ProgressBar::new(frames);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos}/{len} frames [{elapsed_precise}<{eta_precise}, {per_sec}]",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(file.to_string());
+    bar
+}
