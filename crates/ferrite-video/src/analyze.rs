@@ -128,10 +128,10 @@ impl<'a> VideoAnalyzer<'a> {
             self.frames_until_detection -= 1;
             let carried = self.tracker.in_view();
             let crops: Vec<Vec<u8>> = carried.iter().map(|(_, d)| crop(d)).collect();
-            let mut changed = false;
-            for ((id, _), face) in carried.iter().zip(&crops) {
-                changed |= self.tracker.face_changed(*id, face);
-            }
+            let changed = carried
+                .iter()
+                .zip(&crops)
+                .any(|((id, _), face)| self.tracker.face_changed(*id, face));
             if !changed {
                 return (carried, crops, false);
             }
@@ -142,9 +142,9 @@ impl<'a> VideoAnalyzer<'a> {
         let mut faces: Vec<(usize, Detection)> = ids.into_iter().zip(detections).collect();
         let mut crops: Vec<Vec<u8>> = faces.iter().map(|(_, d)| crop(d)).collect();
         for ((id, _), face) in faces.iter().zip(&crops) {
-            self.tracker.face_changed(*id, face);
+            self.tracker.found(*id, face);
         }
-        // A face the detector missed whose pixels did not change is still there.
+        // A face the detector missed that still looks as it did when last found is still there.
         for (id, d) in self.tracker.unseen() {
             let face = crop(&d);
             if !self.tracker.face_changed(id, &face) {

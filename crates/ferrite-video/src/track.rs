@@ -29,7 +29,7 @@ impl Default for TrackerConfig {
         TrackerConfig {
             detect_every: 5,
             min_iou: 0.3,
-            max_missed: 2,
+            max_missed: 5,
             smoothing: 0.3,
             max_change: 20.0,
         }
@@ -66,8 +66,9 @@ pub struct FaceTrack {
     pub smoothed: Option<[f32; NUM_CLASSES]>,
     /// Detection rounds since it was last seen.
     missed: usize,
-    /// Its last 48x48 face, to tell when it changed too much to carry.
-    last_face: Option<Vec<u8>>,
+    /// Its 48x48 face when the detector last found it: a carried or kept box whose face has
+    /// changed too much from it has lost the face.
+    reference: Option<Vec<u8>>,
 }
 
 /// The tracks of one video.
@@ -128,7 +129,7 @@ impl Tracker {
                         bbox: *detection,
                         smoothed: None,
                         missed: 0,
-                        last_face: None,
+                        reference: None,
                     });
                     self.next_id += 1;
                     self.tracks.len() - 1
@@ -169,22 +170,32 @@ impl Tracker {
         }
     }
 
-    /// Records track `id`'s face of this frame; true when it changed more than `max_change`
-    /// since the last one (the box may have lost the face: time to detect again).
-    pub fn face_changed(&mut self, id: usize, face: &[u8]) -> bool {
-        let Some(track) = self.tracks.iter_mut().find(|t| t.id == id) else {
-            return false;
+    /// Records track `id`'s face as the detector found it this frame.
+    pub fn found(&mut self, id: usize, face: &[u8]) {
+        if let Some(track) = self.tracks.iter_mut().find(|t| t.id == id) {
+            track.reference = Some(face.to_vec());
+        }
+    }
+
+    /// Whether the face in track `id`'s box now differs from the face the detector last found
+    /// there by more than `max_change` on average (the face moved away or the box drifted:
+    /// time to detect again). Comparing with the detected face, not the last frame, keeps a
+    /// slow drift from adding up unseen.
+    pub fn face_changed(&self, id: usize, face: &[u8]) -> bool {
+        let Some(reference) = self
+            .tracks
+            .iter()
+            .find(|t| t.id == id)
+            .and_then(|t| t.reference.as_ref())
+        else {
+            return true;
         };
-        let changed = track.last_face.as_ref().is_some_and(|last| {
-            let sum: u64 = last
-                .iter()
-                .zip(face)
-                .map(|(&a, &b)| u64::from(a.abs_diff(b)))
-                .sum();
-            sum as f32 / face.len().max(1) as f32 > self.config.max_change
-        });
-        track.last_face = Some(face.to_vec());
-        changed
+        let sum: u64 = reference
+            .iter()
+            .zip(face)
+            .map(|(&a, &b)| u64::from(a.abs_diff(b)))
+            .sum();
+        sum as f32 / face.len().max(1) as f32 > self.config.max_change
     }
 
     /// Folds this frame's probabilities of track `id` into its moving average; returns it.
@@ -278,12 +289,16 @@ mod tests {
     }
 
     #[test]
-    fn a_carried_face_that_changes_asks_for_detection() {
+    fn a_carried_face_that_changes_from_its_detection_asks_for_detection() {
         let mut tracker = Tracker::new(TrackerConfig::default());
         tracker.observe(&[det(0.0, 0.0)]);
-        assert!(!tracker.face_changed(1, &[100; 2304]));
+        // Never found: nothing to compare with.
+        assert!(tracker.face_changed(1, &[100; 2304]));
+        tracker.found(1, &[100; 2304]);
         assert!(!tracker.face_changed(1, &[105; 2304]));
-        assert!(tracker.face_changed(1, &[200; 2304]));
+        assert!(!tracker.face_changed(1, &[115; 2304]));
+        // A slow drift adds up: compared with the detected face, not the last frame.
+        assert!(tracker.face_changed(1, &[125; 2304]));
     }
 
     #[test]

@@ -88,13 +88,23 @@ fn two_faces_keep_their_tracks_across_a_video() {
         assert_eq!((pair[0].track, pair[1].track), (1, 2), "{pair:?}");
         assert!(pair[0].bbox.x < pair[1].bbox.x);
     }
-    // The detector ran on frames 0, 4 and 8 (and no other, as nothing jumped).
-    let detected: Vec<usize> = rows
+    // The detector ran on frame 0, then at least every 4th frame (sooner when the drifting
+    // faces moved off their carried boxes), and the frames between carried the boxes.
+    let mut detected: Vec<usize> = rows
         .iter()
         .filter(|r| r.detected)
         .map(|r| r.frame)
         .collect();
-    assert_eq!(detected, [0, 0, 4, 4, 8, 8]);
+    detected.dedup();
+    assert_eq!(detected[0], 0);
+    assert!(
+        detected.windows(2).all(|w| w[1] - w[0] <= 4),
+        "{detected:?}"
+    );
+    assert!(
+        detected.len() < 12,
+        "every frame was detected: {detected:?}"
+    );
     for row in &rows {
         let sum: f32 = row.smoothed.iter().sum();
         assert!((sum - 1.0).abs() < 1e-4);
