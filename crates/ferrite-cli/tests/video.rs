@@ -64,8 +64,16 @@ fn videos_are_sampled_reported_annotated_and_bad_ones_named() {
     assert_eq!(csv.lines().count(), 1, "no faces, no rows: {csv}");
 
     let annotated = dir.path().join("annotated");
-    let out = ferrite(&["video", clip, "--annotate", annotated.to_str().unwrap()]);
+    let out = ferrite(&[
+        "video",
+        clip,
+        "--out",
+        annotated.to_str().unwrap(),
+        "--annotate",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let plot = image::open(annotated.join("clip-timeline.png")).unwrap();
+    assert!(plot.width() >= 1000);
     assert!(
         text(&out.stdout).contains("25 frames analysed"),
         "{}",
@@ -112,8 +120,19 @@ fn real_faces_are_followed_with_one_track_each() {
     let dir = tempfile::tempdir().unwrap();
     let clip = dir.path().join("two.mp4");
     write_video(&clip, &frames);
-    let out = ferrite(&["video", clip.to_str().unwrap(), "--format", "csv"]);
+    let plots = dir.path().join("plots");
+    let out = ferrite(&[
+        "video",
+        clip.to_str().unwrap(),
+        "--format",
+        "csv",
+        "--out",
+        plots.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // Two tracks, two panels: taller than a one-panel plot.
+    let plot = image::open(plots.join("two-timeline.png")).unwrap();
+    assert!(plot.height() > 400, "{}", plot.height());
     let csv = text(&out.stdout);
     let tracks: std::collections::BTreeSet<&str> = csv
         .lines()

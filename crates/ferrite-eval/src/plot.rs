@@ -42,7 +42,7 @@ pub(crate) fn draw_err(e: impl std::fmt::Display) -> String {
 }
 
 /// Draws into an RGB buffer of `size` with `draw`, then writes it as PNG to `path`.
-fn render_png(
+pub(crate) fn render_png(
     path: &Path,
     size: (u32, u32),
     draw: impl FnOnce(DrawingArea<BitMapBackend, plotters::coord::Shift>) -> Result<(), String>,

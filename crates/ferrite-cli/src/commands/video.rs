@@ -1,6 +1,7 @@
 //! `ferrite video`: emotions over time in video files: every face followed with a track id,
 //! its emotions per analysed frame (raw and smoothed), and a summary per track.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use ferrite_data::{Emotion, NUM_CLASSES};
-use ferrite_eval::{draw_boxes, LabelledBox};
+use ferrite_eval::{draw_boxes, plot_timeline, LabelledBox, TrackSeries};
 use ferrite_infer::{DetectorConfig, EmotionModel, PredictOptions, Predictor};
 use ferrite_video::{
     FaceRow, Mp4Video, TrackSummary, TrackerConfig, VideoAnalyzer, VideoFrame, VideoWriter,
@@ -57,10 +58,56 @@ pub struct VideoArgs {
     /// Smallest face to look for, in pixels.
     #[arg(long, default_value_t = DetectorConfig::default().min_face)]
     min_face: u32,
-    /// Write an annotated copy of each video into this folder (NAME.mp4: the analysed frames in
-    /// gray, each face's box, track id and smoothed emotion in colour).
+    /// Write each video's timeline into this folder (NAME-timeline.png: every track's smoothed
+    /// probabilities over time).
     #[arg(long)]
-    annotate: Option<PathBuf>,
+    out: Option<PathBuf>,
+    /// With --out, also an annotated copy of each video (NAME.mp4: the analysed frames in gray,
+    /// each face's box, track id and smoothed emotion in colour).
+    #[arg(long, requires = "out")]
+    annotate: bool,
+}
+
+/// Seconds between the timeline points kept per track (at most 5 a second, so an hour-long
+/// video keeps 18,000 points a track, not every frame).
+const TIMELINE_STEP_S: f64 = 0.2;
+
+/// Each track's smoothed probabilities over time, thinned to one point per
+/// [`TIMELINE_STEP_S`].
+#[derive(Default)]
+struct Timeline {
+    tracks: BTreeMap<usize, Vec<(f64, [f32; NUM_CLASSES])>>,
+}
+
+impl Timeline {
+    fn add(&mut self, rows: &[FaceRow]) {
+        for row in rows {
+            let points = self.tracks.entry(row.track).or_default();
+            if points
+                .last()
+                .is_none_or(|(t, _)| row.time_s >= t + TIMELINE_STEP_S)
+            {
+                points.push((row.time_s, row.smoothed));
+            }
+        }
+    }
+
+    fn save(self, dir: &Path, input: &Path, duration_s: f64) -> anyhow::Result<()> {
+        let stem = input
+            .file_stem()
+            .map_or("video".into(), |s| s.to_string_lossy());
+        let path = dir.join(format!("{stem}-timeline.png"));
+        let series: Vec<TrackSeries> = self.tracks.into_iter().collect();
+        plot_timeline(
+            &series,
+            &format!("{stem}: emotions over time"),
+            duration_s,
+            &path,
+        )
+        .map_err(anyhow::Error::msg)?;
+        eprintln!("timeline written to {}", path.display());
+        Ok(())
+    }
 }
 
 /// One video as `--format json` reports it.
@@ -103,7 +150,7 @@ pub fn run(args: VideoArgs) -> anyhow::Result<ExitCode> {
         tta: args.tta,
         ..PredictOptions::default()
     };
-    if let Some(dir) = &args.annotate {
+    if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot create the folder {}: {e}", dir.display()))?;
     }
@@ -176,10 +223,11 @@ fn analyse(
     let mut analyzer =
         VideoAnalyzer::new(predictor, options, tracking).map_err(anyhow::Error::msg)?;
     let bar = progress_bar(u64::from(info.frames), &file);
-    let mut annotated = match &args.annotate {
-        Some(dir) => Some(Annotated::create(dir, input, info.width, info.height)?),
-        None => None,
+    let mut annotated = match (&args.out, args.annotate) {
+        (Some(dir), true) => Some(Annotated::create(dir, input, info.width, info.height)?),
+        _ => None,
     };
+    let mut timeline = Timeline::default();
     let mut next_time = 0.0;
     for frame in video.by_ref() {
         let frame = match frame {
@@ -202,6 +250,7 @@ fn analyse(
         if let Some(annotated) = &mut annotated {
             annotated.push(&frame, &rows)?;
         }
+        timeline.add(&rows);
         if args.format == Format::Csv {
             bar.suspend(|| write_rows(out, &file, &rows))?;
         }
@@ -213,6 +262,9 @@ fn analyse(
             .fps
             .map_or(1.0 / info.average_fps.max(1.0), |fps| 1.0 / fps);
         annotated.finish(last)?;
+    }
+    if let Some(dir) = &args.out {
+        timeline.save(dir, input, info.duration_s)?;
     }
     Ok(report)
 }
