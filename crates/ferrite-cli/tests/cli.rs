@@ -1,21 +1,13 @@
 //! The `ferrite` binary end to end: a quick train + eval on drawn data, bad input, and the
 //! shipped model on the real FER2013 when FER2013_DIR is set.
 
+mod common;
+
+use common::{ferrite, text};
 use std::path::Path;
 use std::process::{Command, Output};
 
 use image::{GrayImage, Luma};
-
-fn ferrite(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ferrite"))
-        .args(args)
-        .output()
-        .expect("ferrite runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// A Kaggle-layout dataset of all 7 classes, each a different brightness band.
 fn drawn_dataset(root: &Path) {

@@ -1,17 +1,12 @@
 //! `ferrite predict` end to end on files made in the test: good images, every kind of bad
 //! input, the three output formats and annotated copies.
 
+mod common;
+
+use common::ferrite;
 use std::path::Path;
-use std::process::{Command, Output};
 
 use image::{GrayImage, Luma, RgbImage};
-
-fn ferrite(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ferrite"))
-        .args(args)
-        .output()
-        .expect("ferrite runs")
-}
 
 /// A folder with two readable images and one of each kind of bad file.
 fn mixed_folder(dir: &Path) {

@@ -1,22 +1,13 @@
 //! `ferrite video` end to end on MP4 files made here: the CSV, JSON and table outputs, frame
 //! sampling, annotated copies, bad files; and, with FER2013_DIR, real faces followed by track.
 
+mod common;
+
+use common::{ferrite, text};
 use std::path::Path;
-use std::process::{Command, Output};
 
 use ferrite_video::{Mp4Video, VideoWriter};
 use image::{imageops::FilterType, GrayImage, Luma};
-
-fn ferrite(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ferrite"))
-        .args(args)
-        .output()
-        .expect("ferrite runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn background(w: u32, h: u32) -> GrayImage {
     GrayImage::from_fn(w, h, |x, y| {

@@ -229,14 +229,21 @@ fn run_cascade(
         .collect()
 }
 
-/// Intersection over union of two detections.
-fn iou(a: &Detection, b: &Detection) -> f32 {
-    let x0 = a.x.max(b.x);
-    let y0 = a.y.max(b.y);
-    let x1 = (a.x + a.width).min(b.x + b.width);
-    let y1 = (a.y + a.height).min(b.y + b.height);
-    let inter = (x1 - x0).max(0.0) * (y1 - y0).max(0.0);
-    inter / (a.width * a.height + b.width * b.height - inter)
+impl Detection {
+    /// Intersection over union with `other`: 1 for the same box, 0 for boxes apart.
+    pub fn iou(&self, other: &Detection) -> f32 {
+        let x0 = self.x.max(other.x);
+        let y0 = self.y.max(other.y);
+        let x1 = (self.x + self.width).min(other.x + other.width);
+        let y1 = (self.y + self.height).min(other.y + other.height);
+        let inter = (x1 - x0).max(0.0) * (y1 - y0).max(0.0);
+        let union = self.width * self.height + other.width * other.height - inter;
+        if union > 0.0 {
+            inter / union
+        } else {
+            0.0
+        }
+    }
 }
 
 /// Both lists, where a face found by both passes is kept once (the higher score).
@@ -245,7 +252,7 @@ fn merge(a: Vec<Detection>, b: Vec<Detection>) -> Vec<Detection> {
     all.sort_by(|p, q| q.score.total_cmp(&p.score));
     let mut kept: Vec<Detection> = Vec::new();
     for d in all {
-        if kept.iter().all(|k| iou(k, &d) < 0.3) {
+        if kept.iter().all(|k| k.iou(&d) < 0.3) {
             kept.push(d);
         }
     }

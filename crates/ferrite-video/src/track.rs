@@ -101,7 +101,7 @@ impl Tracker {
         let mut pairs: Vec<(f32, usize, usize)> = Vec::new();
         for (t, track) in self.tracks.iter().enumerate() {
             for (d, detection) in detections.iter().enumerate() {
-                let overlap = iou(&track.bbox, detection);
+                let overlap = track.bbox.iou(detection);
                 if overlap >= self.config.min_iou {
                     pairs.push((overlap, t, d));
                 }
@@ -210,21 +210,6 @@ impl Tracker {
         };
         track.smoothed = Some(smoothed);
         smoothed
-    }
-}
-
-/// Intersection over union of two boxes.
-pub(crate) fn iou(a: &Detection, b: &Detection) -> f32 {
-    let x0 = a.x.max(b.x);
-    let y0 = a.y.max(b.y);
-    let x1 = (a.x + a.width).min(b.x + b.width);
-    let y1 = (a.y + a.height).min(b.y + b.height);
-    let inter = (x1 - x0).max(0.0) * (y1 - y0).max(0.0);
-    let union = a.width * a.height + b.width * b.height - inter;
-    if union > 0.0 {
-        inter / union
-    } else {
-        0.0
     }
 }
 
