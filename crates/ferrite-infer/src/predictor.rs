@@ -8,7 +8,7 @@ use ferrite_data::{
 };
 
 use crate::crop::{crop_face, Framing, FER_FRAMING};
-use crate::detect::{detect_faces, DetectorConfig};
+use crate::detect::{detect_faces, Detection, DetectorConfig};
 use crate::model::EmotionModel;
 
 /// Images whose longer side is at most this are taken to be face crops already: when no face
@@ -239,24 +239,26 @@ fn locate(image: &DynamicImage, options: &PredictOptions) -> LocatedFaces {
         height,
         boxes: detections
             .iter()
-            .map(|d| clip(d.x, d.y, d.width, d.height, width, height))
+            .map(|d| FaceBox::clipped(d, width, height))
             .collect(),
         faces: frames.iter().map(|f| crop_face(&gray, f)).collect(),
         whole_image: false,
     }
 }
 
-/// A box in float pixels, rounded and clipped to the image.
-fn clip(x: f32, y: f32, w: f32, h: f32, width: u32, height: u32) -> FaceBox {
-    let x0 = x.round().clamp(0.0, width as f32) as u32;
-    let y0 = y.round().clamp(0.0, height as f32) as u32;
-    let x1 = (x + w).round().clamp(0.0, width as f32) as u32;
-    let y1 = (y + h).round().clamp(0.0, height as f32) as u32;
-    FaceBox {
-        x: x0,
-        y: y0,
-        width: x1.saturating_sub(x0),
-        height: y1.saturating_sub(y0),
+impl FaceBox {
+    /// A detection's box in whole pixels, clipped to a `width` x `height` image.
+    pub fn clipped(d: &Detection, width: u32, height: u32) -> FaceBox {
+        let x0 = d.x.round().clamp(0.0, width as f32) as u32;
+        let y0 = d.y.round().clamp(0.0, height as f32) as u32;
+        let x1 = (d.x + d.width).round().clamp(0.0, width as f32) as u32;
+        let y1 = (d.y + d.height).round().clamp(0.0, height as f32) as u32;
+        FaceBox {
+            x: x0,
+            y: y0,
+            width: x1.saturating_sub(x0),
+            height: y1.saturating_sub(y0),
+        }
     }
 }
 
@@ -278,7 +280,14 @@ mod tests {
 
     #[test]
     fn boxes_are_clipped_to_the_image() {
-        let b = clip(-5.0, 10.0, 30.0, 100.0, 20, 50);
+        let d = Detection {
+            x: -5.0,
+            y: 10.0,
+            width: 30.0,
+            height: 100.0,
+            score: 1.0,
+        };
+        let b = FaceBox::clipped(&d, 20, 50);
         assert_eq!(
             b,
             FaceBox {

@@ -105,7 +105,7 @@ impl<'a> VideoAnalyzer<'a> {
                     frame: frame.index,
                     time_s: frame.time_s,
                     track,
-                    bbox: clip(&d, w, h),
+                    bbox: FaceBox::clipped(&d, w, h),
                     probabilities: p,
                     label: top(&p),
                     smoothed,
@@ -209,18 +209,4 @@ fn top(p: &[f32; NUM_CLASSES]) -> Emotion {
         .max_by(|&a, &b| p[a].total_cmp(&p[b]))
         .unwrap_or(0);
     Emotion::ALL[best]
-}
-
-/// A detection as a whole-pixel box inside the frame.
-fn clip(d: &Detection, width: u32, height: u32) -> FaceBox {
-    let x0 = d.x.round().clamp(0.0, width as f32) as u32;
-    let y0 = d.y.round().clamp(0.0, height as f32) as u32;
-    let x1 = (d.x + d.width).round().clamp(0.0, width as f32) as u32;
-    let y1 = (d.y + d.height).round().clamp(0.0, height as f32) as u32;
-    FaceBox {
-        x: x0,
-        y: y0,
-        width: x1.saturating_sub(x0),
-        height: y1.saturating_sub(y0),
-    }
 }
