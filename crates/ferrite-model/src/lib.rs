@@ -21,4 +21,6 @@ pub use card::{ModelCard, FORMAT_VERSION};
 pub use engine::{Engine, TrainDevice};
 pub use error::ModelError;
 pub use source::{ModelSource, ShippedModel, MODEL_ENV};
-pub use training::{DataRecord, Distillation, EpochRecord, Recipe, TrainingLeg, TrainingRecord};
+pub use training::{
+    DataRecord, Distillation, EpochRecord, Recipe, TeacherTargets, TrainingLeg, TrainingRecord,
+};

@@ -18,6 +18,7 @@ mod provenance;
 mod record;
 mod run;
 mod schedule;
+mod teacher;
 
 pub use augment::Augmenter;
 pub use class_weights::{class_weights, ClassWeighting};

@@ -11,9 +11,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use ferrite_data::{load_dataset, Dataset, Emotion, Split, NUM_CLASSES};
-use ferrite_engine::Network;
 use ferrite_eval::{EvalReport, HistoryPoint};
-use ferrite_model::{Distillation, ModelBundle, ModelCard, ModelSource};
+use ferrite_model::{ModelBundle, ModelCard, ModelSource};
 
 use crate::batches::{augmented_batch, count_correct, validate};
 use crate::checkpoint::{self, RunState};
@@ -21,6 +20,7 @@ use crate::learner::{new_learner, Learner, LossSpec, SoftTargets};
 use crate::plan::replanned_epochs;
 use crate::provenance::hardware;
 use crate::record::{model_card, write_history, RunFacts};
+use crate::teacher::Teacher;
 use crate::{class_weights, LrSchedule, Plateau, TrainConfig, TrainError};
 
 /// What a finished (or interrupted) run produced.
@@ -81,8 +81,8 @@ pub struct TrainingRun {
     facts: RunFacts,
     class_weights: [f32; NUM_CLASSES],
     learner: Box<dyn Learner>,
-    /// The teacher's network on the engine, when distilling.
-    teacher: Option<Network>,
+    /// The teacher, when distilling.
+    teacher: Option<Teacher>,
     state: RunState,
     /// The epoch the run now ends after (`--epochs`, shortened by `--time-limit`).
     epochs: usize,
@@ -108,7 +108,11 @@ impl TrainingRun {
         print_class_weights(config, &class_weights);
         let mut learner = new_learner(config.engine, config.device, &config.arch, config.seed)
             .map_err(TrainError::Config)?;
-        let teacher = config.distill.as_ref().map(load_teacher).transpose()?;
+        let teacher = config
+            .distill
+            .as_ref()
+            .map(|d| Teacher::load(d, &data.train))
+            .transpose()?;
         let checkpoint_dir = checkpoint::checkpoint_dir(out);
         let state = if resume {
             resume_state(&checkpoint_dir, learner.as_mut(), config)?
@@ -199,7 +203,7 @@ impl TrainingRun {
             let teacher_logits = self
                 .teacher
                 .as_ref()
-                .map(|teacher| teacher.forward_infer(&input, batch.len()));
+                .map(|teacher| teacher.logits(&input, batch));
             let loss =
                 LossSpec {
                     class_weights: &self.class_weights,
@@ -415,21 +419,6 @@ fn start_from(
         .map_err(|e| TrainError::Io(format!("{source}: {e}")))?;
     println!("starting from the weights of {source}");
     Ok(bundle.card)
-}
-
-/// The teacher's network on the engine, for distillation.
-fn load_teacher(distill: &Distillation) -> Result<Network, TrainError> {
-    let source = &distill.teacher;
-    let bundle = source
-        .load()
-        .map_err(|e| TrainError::Config(format!("teacher: {e}")))?;
-    let net = Network::from_safetensors(&bundle.card.arch, &bundle.weights)
-        .map_err(|e| TrainError::Config(format!("teacher {source}: {e}")))?;
-    println!(
-        "distilling from {source} ({}, temperature {}, soft-loss weight {})",
-        bundle.card.arch.name, distill.temperature, distill.weight
-    );
-    Ok(net)
 }
 
 /// Without a terminal (a log file, a background run) the bar is hidden: a plain line every

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 
-use ferrite_model::{ArchSpec, Engine, ModelBundle, ModelSource, TrainingRecord};
+use ferrite_model::{ArchSpec, Engine, ModelBundle, ModelSource, TeacherTargets, TrainingRecord};
 use ferrite_train::{
     train, Augmenter, ClassWeighting, LrSchedule, TrainConfig, TrainDevice, TrainError,
     TrainOutcome,
@@ -366,34 +366,45 @@ fn a_student_learns_from_its_teacher_alone() {
         .unwrap();
     assert!(teacher_acc > 0.8, "{teacher_acc}");
 
-    let student = tempfile::tempdir().unwrap();
-    let distill = ferrite_model::Distillation {
-        teacher: ModelSource::Dir(teacher.path().to_path_buf()),
-        temperature: 1.0,
-        weight: 1.0,
-    };
-    // Soft targets of a teacher trained for six epochs are far from one-hot: the student
-    // gets twice the epochs to reach them.
-    let student_config = TrainConfig {
-        distill: Some(distill.clone()),
-        seed: 7,
-        epochs: 12,
-        ..config.clone()
-    };
-    let (student_acc, _) = run_to_end(data.path(), student.path(), &student_config, false)
-        .unwrap()
-        .best
-        .unwrap();
-    assert!(
-        student_acc > 0.8,
-        "student {student_acc}, teacher {teacher_acc}"
-    );
-    let record = ModelBundle::read_card(student.path()).unwrap().training;
-    assert_eq!(record.legs[0].recipe.distill, Some(distill));
-    assert!(record.legs[0]
-        .recipe
-        .command_line(Engine::Ferrite, TrainDevice::Cpu)
-        .contains("--teacher"));
+    // Both kinds of soft target: the teacher on each augmented batch, and computed once on the
+    // clean faces and their mirrors.
+    let mut student_config = config.clone();
+    for targets in [TeacherTargets::Online, TeacherTargets::Clean] {
+        let student = tempfile::tempdir().unwrap();
+        let distill = ferrite_model::Distillation {
+            teacher: ModelSource::Dir(teacher.path().to_path_buf()),
+            temperature: 1.0,
+            weight: 1.0,
+            targets,
+        };
+        // Soft targets of a teacher trained for six epochs are far from one-hot: the student
+        // gets twice the epochs to reach them.
+        student_config = TrainConfig {
+            distill: Some(distill.clone()),
+            seed: 7,
+            epochs: 12,
+            ..config.clone()
+        };
+        let (student_acc, _) = run_to_end(data.path(), student.path(), &student_config, false)
+            .unwrap()
+            .best
+            .unwrap();
+        assert!(
+            student_acc > 0.8,
+            "{targets:?}: student {student_acc}, teacher {teacher_acc}"
+        );
+        let record = ModelBundle::read_card(student.path()).unwrap().training;
+        assert_eq!(record.legs[0].recipe.distill, Some(distill));
+        let command = record.legs[0]
+            .recipe
+            .command_line(Engine::Ferrite, TrainDevice::Cpu);
+        assert!(command.contains("--teacher"), "{command}");
+        assert_eq!(
+            command.contains("--teacher-targets clean"),
+            targets == TeacherTargets::Clean,
+            "{command}"
+        );
+    }
 
     // Distillation runs on the gemm engine only, and a bad temperature is refused.
     for bad in [

@@ -7,7 +7,7 @@ use anyhow::{anyhow, Context};
 use clap::Args;
 
 use ferrite_data::ValidationSplit;
-use ferrite_model::{ArchSpec, Distillation, Engine, ModelSource};
+use ferrite_model::{ArchSpec, Distillation, Engine, ModelSource, TeacherTargets};
 use ferrite_train::{Augmenter, ClassWeighting, LrSchedule, TrainConfig, TrainDevice};
 
 /// Arguments of `ferrite train`.
@@ -87,6 +87,11 @@ pub struct TrainArgs {
     /// Share of the teacher's (soft) loss in the total; the labels' loss has the rest.
     #[arg(long, default_value_t = 0.7, requires = "teacher")]
     distill_weight: f32,
+    /// Which faces the teacher's soft targets come from: online (each augmented batch; every
+    /// step pays the teacher's forward pass) or clean (computed once on each face and its
+    /// mirror before the first epoch; steps run at the student's pace).
+    #[arg(long, default_value = "online", requires = "teacher")]
+    teacher_targets: TeacherTargets,
     /// Continue from OUT/checkpoint.
     #[arg(long)]
     resume: bool,
@@ -147,6 +152,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             teacher,
             temperature: args.temperature,
             weight: args.distill_weight,
+            targets: args.teacher_targets,
         }),
     };
     let stop = Arc::new(AtomicBool::new(false));
