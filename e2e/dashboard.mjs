@@ -1,16 +1,18 @@
 // End-to-end test of the Ferrite dashboard in Debian's headless Chromium.
-// Usage: node dashboard.mjs BASE_URL PHOTO SHOTS_DIR
+// Usage: node dashboard.mjs BASE_URL PHOTO SHOTS_DIR VIDEO VIDEO_FACES
 // Opens every page on a laptop-sized and a phone-sized window, uploads PHOTO to the predictor,
-// runs a batch, drives the webcam page with Chromium's fake camera, checks that charts render,
-// and saves screenshots to SHOTS_DIR. Exits non-zero with a message on the first failure.
+// runs a batch, uploads VIDEO (an MP4 holding VIDEO_FACES faces) to the Video page and plays
+// it, drives the webcam page with Chromium's fake camera, checks that charts render, and saves
+// screenshots to SHOTS_DIR. Exits non-zero with a message on the first failure.
 import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 
-const [base, photo, shots] = process.argv.slice(2);
-if (!base || !photo || !shots) {
-  console.error("usage: node dashboard.mjs BASE_URL PHOTO SHOTS_DIR");
+const [base, photo, shots, video, videoFacesArg] = process.argv.slice(2);
+if (!base || !photo || !shots || !video || videoFacesArg === undefined) {
+  console.error("usage: node dashboard.mjs BASE_URL PHOTO SHOTS_DIR VIDEO VIDEO_FACES");
   process.exit(2);
 }
+const videoFaces = Number(videoFacesArg);
 mkdirSync(shots, { recursive: true });
 
 const browser = await chromium.launch({
@@ -43,9 +45,27 @@ async function fitsWidth(page, tag, name) {
   check(wide <= 1, `${tag}: the ${name} page is ${wide}px wider than the window`);
 }
 
+// Waits for `fn` to hold in the page; a timeout says what was awaited.
+async function waitUntil(page, fn, what, timeout = 10000) {
+  await page.waitForFunction(fn, null, { timeout }).catch((e) => {
+    throw new Error(`timed out after ${timeout} ms waiting for ${what} (${e.message.split("\n")[0]})`);
+  });
+}
+
 async function run(viewport, tag) {
   const context = await browser.newContext({ viewport, permissions: ["camera"] });
   const page = await context.newPage();
+  try {
+    await pages(page, tag);
+  } catch (e) {
+    await page.screenshot({ path: `${shots}/${tag}-failure.png`, fullPage: true }).catch(() => {});
+    throw new Error(`${tag}, at ${page.url()}: ${e.message} (screenshot: ${tag}-failure.png)`);
+  } finally {
+    await context.close();
+  }
+}
+
+async function pages(page, tag) {
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
@@ -84,6 +104,60 @@ async function run(viewport, tag) {
   await fitsWidth(page, tag, "batch");
   await page.screenshot({ path: `${shots}/${tag}-batch.png`, fullPage: true });
 
+  // Video: upload with progress, then playback with boxes in sync, a timeline per track whose
+  // click seeks the video, the track table, and the downloads.
+  await page.goto(`${base}/#video`);
+  await page.setInputFiles("#video-file", video);
+  await page.waitForSelector("#video-result:not([hidden])", { timeout: 120000 });
+  const status = await page.textContent("#video-status");
+  check(!(await page.locator("#video-status.error").count()), `${tag}: the video failed: ${status}`);
+  const playable = await page.evaluate(() => new Promise((resolve) => {
+    const v = document.getElementById("video-player");
+    if (v.readyState >= 2) return resolve(true);
+    v.addEventListener("loadeddata", () => resolve(true));
+    v.addEventListener("error", () => resolve(false));
+    setTimeout(() => resolve(v.readyState >= 2), 15000);
+  }));
+  check(playable, `${tag}: the player cannot load the uploaded video`);
+  const trackRows = await page.locator("#video-tracks tbody tr").count();
+  const timelines = await page.locator("#video-timelines canvas").count();
+  if (videoFaces > 0) {
+    check(trackRows >= videoFaces, `${tag}: ${trackRows} tracks for a video of ${videoFaces} faces`);
+    check(timelines === trackRows, `${tag}: ${timelines} timelines for ${trackRows} tracks`);
+    check(await chartDrawn(page, "video-timeline-1"), `${tag}: the first timeline is empty`);
+    // A click on a timeline at 60% of its width seeks the video to about half its length.
+    const timeline = page.locator("#video-timelines canvas").first();
+    const box = await timeline.boundingBox();
+    await timeline.click({ position: { x: box.width * 0.6, y: box.height * 0.5 } });
+    await waitUntil(page, () => document.getElementById("video-player").currentTime > 0.4, "a click on the timeline to seek the video");
+    await waitUntil(page, () => Number(document.getElementById("video-overlay").dataset.faces) >= 1, "boxes over the video after the seek");
+    const inked = await page.evaluate(() => {
+      const c = document.getElementById("video-overlay");
+      const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < px.length; i += 4) if (px[i] > 0) n += 1;
+      return n;
+    });
+    check(inked > 100, `${tag}: no box is drawn over the video (${inked} pixels)`);
+    // Playback redraws the boxes as the video runs.
+    await page.evaluate(() => { const v = document.getElementById("video-player"); v.currentTime = 0; return v.play(); });
+    await waitUntil(page, () => document.getElementById("video-player").currentTime > 0.2, "the video to play");
+    await page.evaluate(() => document.getElementById("video-player").pause());
+  } else {
+    check(trackRows === 0, `${tag}: ${trackRows} tracks in a video without faces`);
+  }
+  const videoCsv = page.waitForEvent("download");
+  await page.click("#video-csv");
+  const csvText = readFileSync(await (await videoCsv).path(), "utf8");
+  check(csvText.startsWith("file,frame,time_s,track,"), `${tag}: the video CSV starts ${csvText.slice(0, 40)}`);
+  check(csvText.trim().split("\n").length >= 1 + (videoFaces > 0 ? 50 : 0), `${tag}: the video CSV has ${csvText.trim().split("\n").length} lines`);
+  const videoJson = page.waitForEvent("download");
+  await page.click("#video-json");
+  const result = JSON.parse(readFileSync(await (await videoJson).path(), "utf8"));
+  check(result.report.frames_analysed === 50, `${tag}: ${result.report.frames_analysed} of 50 frames analysed`);
+  await fitsWidth(page, tag, "video");
+  await page.screenshot({ path: `${shots}/${tag}-video.png`, fullPage: true });
+
   // Model performance: card, confusion matrix, report, charts.
   await page.goto(`${base}/#model`);
   await page.waitForSelector("#confusion table", { timeout: 10000 });
@@ -98,6 +172,19 @@ async function run(viewport, tag) {
   }
   await fitsWidth(page, tag, "model");
   await page.screenshot({ path: `${shots}/${tag}-model.png`, fullPage: true });
+
+  // The header's model selector: the page shows the fast model's card, and the predictor
+  // asks the fast model.
+  await page.selectOption("#model-select", "fast");
+  await page.waitForFunction(() => /architecture\s*fast/.test(document.getElementById("model-summary").textContent), null, { timeout: 10000 });
+  await page.waitForSelector("#confusion table", { timeout: 10000 });
+  await page.goto(`${base}/#predict`);
+  const asked = page.waitForRequest((r) => r.url().includes("/api/predict") && r.url().includes("model=fast"), { timeout: 10000 });
+  await page.setInputFiles("#file", photo);
+  await asked;
+  await page.waitForSelector("#predict-status:not(.error)", { timeout: 30000 });
+  await page.waitForSelector("#faces .face, #no-face", { timeout: 30000 });
+  await page.selectOption("#model-select", "accurate");
 
   // Dataset EDA: waits for the background analysis.
   await page.goto(`${base}/#eda`);
@@ -125,7 +212,6 @@ async function run(viewport, tag) {
   console.log(`${tag}: webcam ${stats}`);
 
   check(errors.length === 0, `${tag}: errors in the page: ${errors.join(" | ")}`);
-  await context.close();
 }
 
 try {

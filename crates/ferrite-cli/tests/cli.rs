@@ -273,8 +273,26 @@ fn an_installed_binary_works_from_any_folder() {
     .unwrap();
     assert_eq!(faces[0]["faces"].as_array().unwrap().len(), 1);
     run(&["model", "--model", "accurate"]);
+    let fast = run(&["model", "--model", "fast"]);
+    assert!(fast.contains("fast"), "{fast}");
+    let fast_faces: serde_json::Value = serde_json::from_str(&run(&[
+        "predict",
+        face.to_str().unwrap(),
+        "--format",
+        "json",
+        "--model",
+        "fast",
+    ]))
+    .unwrap();
+    assert_eq!(fast_faces[0]["faces"].as_array().unwrap().len(), 1);
+    assert_ne!(
+        fast_faces[0]["faces"][0]["probabilities"],
+        faces[0]["faces"][0]["probabilities"]
+    );
+    // Without --model, the pipeline bench measures both shipped models.
     let bench = run(&["bench", "--pipeline", "--seconds", "0.05"]);
     assert!(bench.contains("accurate (shipped"), "{bench}");
+    assert!(bench.contains("fast (shipped"), "{bench}");
     let out = elsewhere.path().join("tuned");
     let trained = run(&[
         "train",

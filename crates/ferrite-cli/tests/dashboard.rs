@@ -1,6 +1,6 @@
 //! The dashboard in a real browser: starts `ferrite serve` on a free port with a drawn dataset
 //! and drives Debian's headless Chromium through every page with e2e/dashboard.mjs
-//! (Playwright). Ignored unless asked for, since it needs Chromium and e2e/node_modules;
+//! (Playwright), the Video page with an MP4 made here. Ignored unless asked for, since it needs Chromium and e2e/node_modules;
 //! .ci/run installs both and runs it.
 
 use std::io::{BufRead, BufReader};
@@ -71,6 +71,43 @@ fn test_photo(dir: &Path) -> PathBuf {
     path
 }
 
+/// A 2-second video for the Video page (480x240, 25 frames/s): with FER2013_DIR, two real faces
+/// drifting across a textured background (so tracks are found and boxes drawn); else the
+/// background alone. Returns the path and how many faces it holds.
+fn test_video(dir: &Path) -> (PathBuf, usize) {
+    let path = dir.join("clip.mp4");
+    let faces: Vec<GrayImage> = std::env::var_os("FER2013_DIR")
+        .and_then(|d| {
+            let mut set =
+                ferrite_data::load_dataset(Path::new(&d), ferrite_data::Split::PublicTest).ok()?;
+            set.limit(2);
+            Some(set)
+        })
+        .map(|set| {
+            set.samples
+                .iter()
+                .map(|s| {
+                    let face = GrayImage::from_raw(48, 48, s.pixels.clone()).unwrap();
+                    image::imageops::resize(&face, 120, 120, image::imageops::FilterType::Triangle)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut writer = ferrite_video::VideoWriter::create(&path, 480, 240).unwrap();
+    for k in 0..50u32 {
+        let mut frame = GrayImage::from_fn(480, 240, |x, y| {
+            Luma([(110.0 + 40.0 * (x as f32 / 37.0).sin() * (y as f32 / 53.0).cos()) as u8])
+        });
+        for (i, face) in faces.iter().enumerate() {
+            let x = if i == 0 { 40 + k } else { 320 - k };
+            image::imageops::overlay(&mut frame, face, i64::from(x), 60);
+        }
+        writer.push_gray(&frame, f64::from(k) * 0.04).unwrap();
+    }
+    writer.finish(0.04).unwrap();
+    (path, faces.len())
+}
+
 #[test]
 #[ignore = "needs Chromium and `npm ci` in e2e/ (.ci/run installs both and runs ignored tests)"]
 fn dashboard_pages_work_in_headless_chromium() {
@@ -88,6 +125,7 @@ fn dashboard_pages_work_in_headless_chromium() {
     let data = tmp.path().join("data");
     drawn_dataset(&data);
     let photo = test_photo(tmp.path());
+    let (video, video_faces) = test_video(tmp.path());
     let mut child = Command::new(env!("CARGO_BIN_EXE_ferrite"))
         .args(["serve", "--port", "0", "--data", data.to_str().unwrap()])
         .stdout(Stdio::piped())
@@ -110,6 +148,8 @@ fn dashboard_pages_work_in_headless_chromium() {
             url.as_str(),
             photo.to_str().unwrap(),
             shots.to_str().unwrap(),
+            video.to_str().unwrap(),
+            &video_faces.to_string(),
         ])
         .env("CHROMIUM", &chromium)
         .output()

@@ -24,4 +24,4 @@ pub use model::{EmotionModel, ModelLoadError};
 pub use predictor::{
     Face, FaceBox, ImagePrediction, LocatedFaces, PredictOptions, Predictor, FACE_CROP_MAX_SIDE,
 };
-pub use report::{FaceReport, ImageReport};
+pub use report::{csv_field, FaceReport, ImageReport};

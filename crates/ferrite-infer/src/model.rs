@@ -30,9 +30,25 @@ pub struct EmotionModel {
 }
 
 impl EmotionModel {
-    /// The default model shipped inside this binary.
+    /// The default model shipped inside this binary (`accurate`).
     pub fn shipped() -> EmotionModel {
-        Self::from_source(&ModelSource::Shipped(ShippedModel::default()))
+        Self::shipped_model(ShippedModel::default())
+    }
+
+    /// The most accurate shipped model (the `wide` CNN, 687 MFLOP a face).
+    pub fn accurate() -> EmotionModel {
+        Self::shipped_model(ShippedModel::Accurate)
+    }
+
+    /// The fast shipped model (49 MFLOP a face, distilled from `accurate`): for webcams,
+    /// video and busy servers on small CPUs.
+    pub fn fast() -> EmotionModel {
+        Self::shipped_model(ShippedModel::Fast)
+    }
+
+    /// A model shipped inside this binary.
+    pub fn shipped_model(model: ShippedModel) -> EmotionModel {
+        Self::from_source(&ModelSource::Shipped(model))
             .expect("the embedded weights match their card (tested)")
     }
 

@@ -194,11 +194,20 @@ impl Predictor {
 
     /// The second stage: classifies the faces of all `located` images in one engine call.
     pub fn classify_located(&self, located: Vec<LocatedFaces>, tta: bool) -> Vec<ImagePrediction> {
+        self.model.classify_located(located, tta)
+    }
+}
+
+impl EmotionModel {
+    /// The second stage of a prediction with this model: classifies the faces of all
+    /// `located` images in one engine call (a server that offers several models locates once,
+    /// then classifies with the model each request asked for).
+    pub fn classify_located(&self, located: Vec<LocatedFaces>, tta: bool) -> Vec<ImagePrediction> {
         let faces: Vec<&[u8]> = located
             .iter()
             .flat_map(|l| l.faces.iter().map(Vec::as_slice))
             .collect();
-        let mut probabilities = self.model.classify(&faces, tta).into_iter();
+        let mut probabilities = self.classify(&faces, tta).into_iter();
         located
             .into_iter()
             .map(|l| l.into_prediction(&mut probabilities))

@@ -82,3 +82,13 @@ impl ImageReport {
         }
     }
 }
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break (the CSV of `ferrite
+/// predict` and `ferrite video`, and the API's video CSV).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

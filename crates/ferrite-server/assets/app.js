@@ -38,6 +38,36 @@ function csvField(v) {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+// ---------- which model answers ----------
+// The header's selector: a shipped model (`?model=` on every request), or the server's own
+// model when it was started with a folder. The choice is kept for the next visit.
+const MODEL_KEY = "ferrite.model";
+const modelChoice = () => $("#model-select").value;
+
+function withModel(path) {
+  const choice = modelChoice();
+  if (!choice) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}model=${encodeURIComponent(choice)}`;
+}
+
+async function modelSelectorInit() {
+  const select = $("#model-select");
+  let health;
+  try { health = await api("/api/health"); } catch (_) { return; }
+  const served = health.served_model;
+  const shipped = health.models || [];
+  const options = shipped.includes(served) ? [] : [["", `${served} (this server's)`]];
+  shipped.forEach((m) => options.push([m, m === served ? `${m} (default)` : m]));
+  select.innerHTML = options.map(([v, t]) => `<option value="${esc(v)}">${esc(t)}</option>`).join("");
+  const saved = localStorage.getItem(MODEL_KEY);
+  const fallback = shipped.includes(served) ? served : "";
+  select.value = options.some(([v]) => v === saved) ? saved : fallback;
+  select.addEventListener("change", () => {
+    localStorage.setItem(MODEL_KEY, select.value);
+    if (initialised.has("model")) modelPageLoad();
+  });
+}
+
 // ---------- pages and navigation ----------
 const pageInit = {};
 const initialised = new Set();
@@ -53,7 +83,7 @@ function showPage() {
 }
 
 // ---------- faces: boxes and probability bars ----------
-function drawBoxes(ctx, faces, sx, sy) {
+function drawBoxes(ctx, faces, sx, sy, caption = (f, i) => `${i + 1} ${f.label} ${Math.round(100 * f.confidence)}%`) {
   const line = Math.max(2, Math.round(ctx.canvas.width / 300));
   ctx.lineWidth = line;
   faces.forEach((f, i) => {
@@ -63,7 +93,7 @@ function drawBoxes(ctx, faces, sx, sy) {
     ctx.strokeRect(x * sx, y * sy, w * sx, h * sy);
     const size = Math.max(11, Math.round(w * sx * 0.15));
     ctx.font = `600 ${size}px system-ui, sans-serif`;
-    const text = `${i + 1} ${f.label} ${Math.round(100 * f.confidence)}%`;
+    const text = caption(f, i);
     const tw = ctx.measureText(text).width + 8;
     const top = y * sy - size - 6 >= 0 ? y * sy - size - 6 : y * sy;
     ctx.fillStyle = colour;
@@ -94,7 +124,7 @@ async function predictFile(file) {
   try { bitmap = await createImageBitmap(file); } catch (_) { /* e.g. TIFF: the server still reads it */ }
   try {
     const started = performance.now();
-    const [report] = await api(`/api/predict${tta}`, { method: "POST", body: form });
+    const [report] = await api(withModel(`/api/predict${tta}`), { method: "POST", body: form });
     const ms = Math.round(performance.now() - started);
     const ctx = canvas.getContext("2d");
     if (bitmap) {
@@ -172,7 +202,7 @@ async function camLoop() {
     const blob = await new Promise((r) => grab.toBlob(r, "image/jpeg", 0.85));
     let report;
     try {
-      [report] = await api("/api/predict?min_face=48", { method: "POST", body: blob, headers: { "Content-Type": "image/jpeg" } });
+      [report] = await api(withModel("/api/predict?min_face=48"), { method: "POST", body: blob, headers: { "Content-Type": "image/jpeg" } });
     } catch (e) {
       $("#cam-stats").textContent = `error: ${e.message}`;
       await new Promise((r) => setTimeout(r, 500));
@@ -277,7 +307,7 @@ async function batchRun(files) {
     const form = new FormData();
     group.forEach((f) => form.append("image", f, f.name));
     try {
-      batch.reports.push(...await api("/api/predict", { method: "POST", body: form }));
+      batch.reports.push(...await api(withModel("/api/predict"), { method: "POST", body: form }));
     } catch (e) {
       batch.reports.push(...group.map((f) => ({ file: f.name, faces: [], error: e.message })));
     }
@@ -304,6 +334,163 @@ pageInit.batch = () => {
     });
     download("ferrite-batch.csv", rows.map((r) => r.map(csvField).join(",")).join("\n") + "\n", "text/csv");
   });
+};
+
+// ---------- video ----------
+const vid = { file: null, job: null, result: null, url: null, times: [], frames: [] };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Timeline points kept per track: at most 5 a second, as `ferrite video --out` plots them.
+const TIMELINE_STEP_S = 0.2;
+
+async function videoRun(file) {
+  const status = $("#video-status");
+  const progress = $("#video-progress");
+  status.className = "status";
+  status.innerHTML = `<span class="spinner"></span> Uploading ${esc(file.name)}…`;
+  $("#video-result").hidden = true;
+  const form = new FormData();
+  form.append("video", file, file.name);
+  const fps = $("#video-fps").value;
+  let job;
+  try {
+    job = await api(withModel(`/api/video${fps ? `?fps=${fps}` : ""}`), { method: "POST", body: form });
+  } catch (e) {
+    status.className = "status error";
+    status.textContent = `Could not analyse ${file.name}: ${e.message}`;
+    return;
+  }
+  progress.hidden = false;
+  progress.value = 0;
+  const started = performance.now();
+  for (;;) {
+    let s;
+    try { s = await api(job.status_url); } catch (e) {
+      status.className = "status error";
+      status.textContent = `Lost the analysis of ${file.name}: ${e.message}`;
+      progress.hidden = true;
+      return;
+    }
+    if (s.status === "done") { progress.hidden = true; videoShow(file, job, s.result); return; }
+    if (s.status === "running" && s.frames_total) {
+      const secs = (performance.now() - started) / 1000;
+      const rate = s.frames_done / Math.max(secs, 1e-3);
+      const left = rate > 0 ? (s.frames_total - s.frames_done) / rate : 0;
+      progress.max = s.frames_total;
+      progress.value = s.frames_done;
+      status.textContent = `${esc(file.name)}: ${s.frames_done}/${s.frames_total} frames · ${rate.toFixed(1)} frames/s · ${left.toFixed(0)} s left`;
+    } else {
+      status.textContent = `${file.name}: waiting for the video queue…`;
+    }
+    await sleep(300);
+  }
+}
+
+// The analysed frame shown at `t` seconds: the last one at or before it.
+function videoFrameAt(t) {
+  const times = vid.times;
+  let lo = 0, hi = times.length - 1, best = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (times[mid] <= t + 1e-3) { best = mid; lo = mid + 1; } else hi = mid - 1;
+  }
+  return best < 0 ? [] : vid.frames[best];
+}
+
+function videoDraw() {
+  const video = $("#video-player");
+  const overlay = $("#video-overlay");
+  const report = vid.result && vid.result.report;
+  if (!report || !report.width) return;
+  overlay.width = report.width;
+  overlay.height = report.height;
+  overlay.style.width = `${video.clientWidth}px`;
+  overlay.style.height = `${video.clientHeight}px`;
+  const ctx = overlay.getContext("2d");
+  ctx.clearRect(0, 0, overlay.width, overlay.height);
+  const faces = videoFrameAt(video.currentTime).map((r) => ({ box: r.box, label: r.smoothed_label, confidence: r.smoothed_confidence, track: r.track }));
+  drawBoxes(ctx, faces, 1, 1, (f) => `#${f.track} ${f.label} ${Math.round(100 * f.confidence)}%`);
+  overlay.dataset.faces = String(faces.length);
+}
+
+function videoLoop() {
+  videoDraw();
+  const video = $("#video-player");
+  if (!video.paused && !video.ended) requestAnimationFrame(videoLoop);
+}
+
+function videoTimelines(rows, duration) {
+  const box = $("#video-timelines");
+  Object.keys(charts).filter((id) => id.startsWith("video-timeline-")).forEach((id) => { charts[id].destroy(); delete charts[id]; });
+  const tracks = new Map();
+  rows.forEach((r) => {
+    const points = tracks.get(r.track) || [];
+    if (!points.length || r.time_s >= points[points.length - 1].t + TIMELINE_STEP_S) points.push({ t: r.time_s, p: r.smoothed });
+    tracks.set(r.track, points);
+  });
+  box.innerHTML = [...tracks.keys()].map((id) => `<div class="card"><h3>Track ${id}</h3><div class="chart"><canvas id="video-timeline-${id}"></canvas></div></div>`).join("");
+  tracks.forEach((points, id) => {
+    chart(`video-timeline-${id}`, {
+      type: "line",
+      data: { datasets: LABELS.map((l) => ({ label: l, data: points.map((pt) => ({ x: pt.t, y: pt.p[l] })), borderColor: COLOURS[l], backgroundColor: COLOURS[l], pointRadius: 0, borderWidth: 2 })) },
+      options: {
+        maintainAspectRatio: false, parsing: false,
+        scales: { x: { type: "linear", min: 0, max: Math.max(duration || 0, 0.1), title: { display: true, text: "seconds (click to seek)" } }, y: { min: 0, max: 1, title: { display: true, text: "smoothed probability" } } },
+        plugins: { legend: { position: "bottom" } },
+        onClick: (event, _, c) => {
+          const t = c.scales.x.getValueForPixel(event.x);
+          const video = $("#video-player");
+          video.currentTime = Math.max(0, Math.min(t, video.duration || t));
+        },
+      },
+    });
+  });
+}
+
+function videoShow(file, job, result) {
+  const report = result.report;
+  vid.file = file;
+  vid.job = job;
+  vid.result = result;
+  vid.times = [];
+  vid.frames = [];
+  result.rows.forEach((r) => {
+    if (!vid.times.length || vid.times[vid.times.length - 1] !== r.time_s) { vid.times.push(r.time_s); vid.frames.push([]); }
+    vid.frames[vid.frames.length - 1].push(r);
+  });
+  const status = $("#video-status");
+  const where = `${report.frames_analysed} frames analysed in ${result.seconds.toFixed(1)} s, ${report.tracks.length} track(s)`;
+  if (report.error) {
+    status.className = "status error";
+    status.textContent = `${file.name}: ${report.error}${report.frames_analysed ? ` (${where} before that)` : ""}`;
+  } else {
+    status.className = "status";
+    status.textContent = report.tracks.length ? `${file.name}: ${where}.` : `${file.name}: no face found in ${report.frames_analysed} frames.`;
+  }
+  if (!report.width) return;
+  $("#video-result").hidden = false;
+  $("#video-summary").textContent = `${report.width}×${report.height}, ${report.duration_s.toFixed(1)} s · ${where}`;
+  const video = $("#video-player");
+  if (vid.url) URL.revokeObjectURL(vid.url);
+  vid.url = URL.createObjectURL(file);
+  video.src = vid.url;
+  $("#video-tracks").innerHTML = `<thead><tr><th>track</th><th>seen</th><th>frames</th><th class="text">mostly</th><th>mean probability of it</th></tr></thead><tbody>${
+    report.tracks.map((t) => `<tr><td>${t.track}</td><td>${t.first_s.toFixed(1)}–${t.last_s.toFixed(1)} s</td><td>${t.frames}</td><td class="text"><span style="color:${COLOURS[t.dominant]}">${t.dominant}</span> ${pct(t.share[t.dominant])} of frames</td><td>${pct(t.mean_probabilities[t.dominant])}</td></tr>`).join("")
+  }</tbody>`;
+  videoTimelines(result.rows, report.duration_s);
+  videoDraw();
+}
+
+pageInit.video = () => {
+  dropZone($("#video-drop"), $("#video-file"), (files) => videoRun(files[0]));
+  const video = $("#video-player");
+  video.addEventListener("play", videoLoop);
+  ["seeked", "loadeddata", "pause", "timeupdate"].forEach((e) => video.addEventListener(e, videoDraw));
+  window.addEventListener("resize", videoDraw);
+  $("#video-csv").addEventListener("click", async () => {
+    const response = await fetch(`${vid.job.status_url}/csv`);
+    download(`${vid.file.name.replace(/\.[^.]+$/, "")}-emotions.csv`, await response.text(), "text/csv");
+  });
+  $("#video-json").addEventListener("click", () => download(`${vid.file.name.replace(/\.[^.]+$/, "")}-emotions.json`, JSON.stringify(vid.result, null, 2), "application/json"));
 };
 
 // ---------- model performance ----------
@@ -352,10 +539,20 @@ function renderLegs(legs, commands) {
   }</tbody>`;
 }
 
-pageInit.model = async () => {
+// The model page shows the model the header's selector names; it reloads when that changes.
+const modelPage = { card: null };
+
+function renderModelEvaluation() {
+  const card = modelPage.card;
+  const split = $("#eval-split").value;
+  if (card && split && card.evaluation && card.evaluation[split]) renderEvaluation(card, split);
+}
+
+async function modelPageLoad() {
   let info;
-  try { info = await api("/api/model"); } catch (e) { $("#model-summary").textContent = e.message; return; }
+  try { info = await api(withModel("/api/model")); } catch (e) { $("#model-summary").textContent = e.message; return; }
   const card = info.card;
+  modelPage.card = card;
   const legs = (card.training && card.training.legs) || [];
   const last = legs[legs.length - 1];
   const seconds = legs.reduce((s, l) => s + l.seconds, 0);
@@ -370,10 +567,7 @@ pageInit.model = async () => {
   const select = $("#eval-split");
   select.innerHTML = splits.map((s) => `<option value="${s}">${s}</option>`).join("");
   if (splits.includes("private-test")) select.value = "private-test";
-  const render = () => splits.length && renderEvaluation(card, select.value);
-  select.addEventListener("change", render);
-  $("#cm-normalise").addEventListener("change", render);
-  render();
+  renderModelEvaluation();
   // Every leg's epochs in order, numbered across legs.
   const h = legs.flatMap((l) => l.history).map((p, i) => ({ ...p, epoch: i + 1 }));
   const line = (id, key, label) => chart(id, {
@@ -386,6 +580,12 @@ pageInit.model = async () => {
   });
   line("loss-chart", "loss", "loss");
   line("acc-chart", "acc", "accuracy");
+}
+
+pageInit.model = () => {
+  $("#eval-split").addEventListener("change", renderModelEvaluation);
+  $("#cm-normalise").addEventListener("change", renderModelEvaluation);
+  modelPageLoad();
 };
 
 // ---------- dataset EDA ----------
@@ -438,4 +638,4 @@ pageInit.eda = edaPoll;
 Chart.defaults.animation = false; // charts appear at once (and screenshots show final values)
 api("/api/model").then((info) => Object.assign(COLOURS, info.colours)).catch(() => {});
 window.addEventListener("hashchange", showPage);
-showPage();
+modelSelectorInit().then(showPage);

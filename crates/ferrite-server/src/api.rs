@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use ferrite_data::Emotion;
 use ferrite_infer::{ImageReport, PredictOptions};
+use ferrite_model::ShippedModel;
 
 use crate::eda::EdaState;
 use crate::error::ApiError;
@@ -28,12 +29,22 @@ pub struct PredictQuery {
     whole_image: bool,
     /// Smallest face to look for, in pixels.
     min_face: Option<u32>,
+    /// A shipped model (`accurate`, `fast`) instead of the server's own.
+    model: Option<String>,
+}
+
+/// Query options of `GET /api/model`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ModelQuery {
+    /// A shipped model (`accurate`, `fast`) instead of the server's own.
+    model: Option<String>,
 }
 
 use crate::pool::Uploads;
 
-/// Reads the images of a request: multipart fields named `image`, or the raw body.
-async fn uploads(request: Request) -> Result<Uploads, ApiError> {
+/// Reads the files of a request: multipart fields named `field` (`image`, `video`), or the
+/// raw body.
+pub(crate) async fn uploads(request: Request, field: &str) -> Result<Uploads, ApiError> {
     let is_multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -47,9 +58,9 @@ async fn uploads(request: Request) -> Result<Uploads, ApiError> {
                 message: format!("cannot read the body: {}", e.body_text()),
             })?;
         if body.is_empty() {
-            return Err(ApiError::bad_request(
-                "no image: send multipart/form-data with a field named `image`, or the image bytes as the body",
-            ));
+            return Err(ApiError::bad_request(format!(
+                "no {field}: send multipart/form-data with a field named `{field}`, or the file's bytes as the body"
+            )));
         }
         return Ok(vec![("upload".into(), body)]);
     }
@@ -60,27 +71,27 @@ async fn uploads(request: Request) -> Result<Uploads, ApiError> {
             message: e.body_text(),
         })?;
     let mut out = Vec::new();
-    while let Some(field) = multipart.next_field().await.map_err(|e| ApiError {
+    while let Some(part) = multipart.next_field().await.map_err(|e| ApiError {
         status: e.status(),
         message: e.body_text(),
     })? {
-        if field.name() != Some("image") {
+        if part.name() != Some(field) {
             continue;
         }
-        let name = field
+        let name = part
             .file_name()
             .map(str::to_string)
-            .unwrap_or_else(|| format!("image-{}", out.len() + 1));
-        let bytes = field.bytes().await.map_err(|e| ApiError {
+            .unwrap_or_else(|| format!("{field}-{}", out.len() + 1));
+        let bytes = part.bytes().await.map_err(|e| ApiError {
             status: e.status(),
             message: e.body_text(),
         })?;
         out.push((name, bytes));
     }
     if out.is_empty() {
-        return Err(ApiError::bad_request(
-            "no image: the multipart form has no field named `image`",
-        ));
+        return Err(ApiError::bad_request(format!(
+            "no {field}: the multipart form has no field named `{field}`"
+        )));
     }
     Ok(out)
 }
@@ -104,10 +115,14 @@ pub async fn predict(
         .detector
         .validate()
         .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
-    let images = uploads(request).await?;
+    let model = state
+        .models
+        .choose(query.model.as_deref())
+        .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
+    let images = uploads(request, "image").await?;
     let pending = state
         .pool
-        .submit(images, options)
+        .submit(images, options, model)
         .map_err(|Refusal::Busy| {
             ApiError::busy("the server is busy: every inference queue place is taken; try again")
         })?;
@@ -134,18 +149,29 @@ pub async fn predict(
     Ok(Json(reports))
 }
 
-/// `GET /api/health`.
+/// `GET /api/health`: the served model, and the shipped models `?model=` may name.
 pub async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let served = state.predictor.model().source();
     Json(serde_json::json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "model": state.predictor.model().origin(),
+        "served_model": served.to_arg(),
+        "models": ShippedModel::ALL.map(|m| m.name()),
     }))
 }
 
-/// `GET /api/model`: the model card, where it came from, each training leg's recipe as
-/// `ferrite train` options, and the label colours.
-pub async fn model(State(state): State<AppState>) -> Json<serde_json::Value> {
+/// `GET /api/model[?model=NAME]`: the model card, where it came from, each training leg's
+/// recipe as `ferrite train` options, and the label colours.
+pub async fn model(
+    State(state): State<AppState>,
+    Query(query): Query<ModelQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let choice = state
+        .models
+        .choose(query.model.as_deref())
+        .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
+    let model = state.models.get(choice);
     let colours: serde_json::Map<String, serde_json::Value> = Emotion::ALL
         .iter()
         .map(|&e| {
@@ -156,19 +182,19 @@ pub async fn model(State(state): State<AppState>) -> Json<serde_json::Value> {
             )
         })
         .collect();
-    let card = state.predictor.model().card();
+    let card = model.card();
     let commands: Vec<String> = card
         .training
         .legs
         .iter()
         .map(|leg| leg.recipe.command_line(leg.engine, leg.device))
         .collect();
-    Json(serde_json::json!({
-        "origin": state.predictor.model().origin(),
+    Ok(Json(serde_json::json!({
+        "origin": model.origin(),
         "card": card,
         "leg_commands": commands,
         "colours": colours,
-    }))
+    })))
 }
 
 /// `GET /api/openapi.json`.

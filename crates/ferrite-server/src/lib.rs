@@ -7,7 +7,10 @@ mod api;
 mod assets;
 pub mod eda;
 mod error;
+pub mod models;
 pub mod pool;
+pub mod video;
+mod video_api;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,25 +24,40 @@ use ferrite_infer::Predictor;
 
 pub use access::AccessPolicy;
 pub use error::ApiError;
+pub use models::{ModelChoice, ModelSet};
 pub use pool::{InferencePool, PoolConfig};
+pub use video::{VideoConfig, VideoJobs};
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
-    /// The inference pipeline (the model and its options).
+    /// The inference pipeline (the served model and its options).
     pub predictor: Arc<Predictor>,
+    /// The served model and the shipped ones a request may name.
+    pub models: Arc<ModelSet>,
     /// The threads that run it for requests.
     pub pool: Arc<InferencePool>,
     /// The cached dataset analysis.
     pub eda: eda::EdaCache,
+    /// The video thread and its results.
+    pub videos: Arc<VideoJobs>,
 }
 
 impl AppState {
-    /// The state of a server: starts the inference pool and the dataset analysis.
-    pub fn new(predictor: Predictor, data: Option<&std::path::Path>, pool: PoolConfig) -> AppState {
+    /// The state of a server: starts the inference pool, the video thread and the dataset
+    /// analysis.
+    pub fn new(
+        predictor: Predictor,
+        data: Option<&std::path::Path>,
+        pool: PoolConfig,
+        video: VideoConfig,
+    ) -> AppState {
         let predictor = Arc::new(predictor);
+        let models = Arc::new(ModelSet::new(predictor.clone()));
         AppState {
-            pool: Arc::new(InferencePool::start(predictor.clone(), pool)),
+            pool: Arc::new(InferencePool::start(models.clone(), pool)),
+            videos: Arc::new(VideoJobs::start(models.clone(), video)),
+            models,
             predictor,
             eda: eda::start(data),
         }
@@ -59,10 +77,13 @@ pub struct ServerConfig {
     pub access: AccessPolicy,
     /// Inference threads, queue and time limit.
     pub pool: PoolConfig,
+    /// Video upload limit, queue and kept results.
+    pub video: VideoConfig,
 }
 
 /// The router: pages, assets and `/api/*`, behind the access checks of `access`.
 pub fn router(state: AppState, max_upload_bytes: usize, access: AccessPolicy) -> Router {
+    let max_video_bytes = state.videos.config().max_bytes;
     Router::new()
         .route("/", get(|| async { assets::serve("") }))
         .route(
@@ -76,6 +97,15 @@ pub fn router(state: AppState, max_upload_bytes: usize, access: AccessPolicy) ->
         .route("/api/eda/samples/{label}", get(api::eda_samples))
         .route("/api/eda/mean/{label}", get(api::eda_mean))
         .route("/api/predict", post(api::predict))
+        .route(
+            "/api/video",
+            post(video_api::submit).layer(DefaultBodyLimit::max(max_video_bytes)),
+        )
+        .route(
+            "/api/video/{id}",
+            get(video_api::status).delete(video_api::remove),
+        )
+        .route("/api/video/{id}/csv", get(video_api::csv))
         .fallback(|| async { ApiError::not_found("no such page or endpoint") })
         .layer(DefaultBodyLimit::max(max_upload_bytes))
         .layer(axum::middleware::from_fn_with_state(
@@ -87,7 +117,7 @@ pub fn router(state: AppState, max_upload_bytes: usize, access: AccessPolicy) ->
 
 /// Binds, prints the address, and serves until Ctrl-C.
 pub async fn serve(predictor: Predictor, config: ServerConfig) -> std::io::Result<()> {
-    let state = AppState::new(predictor, config.data.as_deref(), config.pool);
+    let state = AppState::new(predictor, config.data.as_deref(), config.pool, config.video);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     match &config.access.token {

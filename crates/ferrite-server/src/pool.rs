@@ -20,7 +20,9 @@ use axum::body::Bytes;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::oneshot;
 
-use ferrite_infer::{ImageReport, LocatedFaces, PredictOptions, Predictor};
+use ferrite_infer::{EmotionModel, ImageReport, LocatedFaces, PredictOptions};
+
+use crate::models::{ModelChoice, ModelSet};
 
 /// What an image whose processing panicked reports (a bug: the rest of the request goes on).
 const INTERNAL_ERROR: &str = "internal error while finding faces in this image";
@@ -66,6 +68,7 @@ pub type Uploads = Vec<(String, Bytes)>;
 struct Job {
     uploads: Uploads,
     options: PredictOptions,
+    model: ModelChoice,
     deadline: Instant,
     reply: oneshot::Sender<Vec<ImageReport>>,
 }
@@ -75,6 +78,7 @@ struct Located {
     /// Each image's faces, or why it failed.
     images: Vec<(String, Result<LocatedFaces, String>)>,
     tta: bool,
+    model: ModelChoice,
     reply: oneshot::Sender<Vec<ImageReport>>,
 }
 
@@ -96,20 +100,19 @@ pub struct InferencePool {
 
 impl InferencePool {
     /// Starts the worker and batcher threads.
-    pub fn start(predictor: Arc<Predictor>, config: PoolConfig) -> InferencePool {
+    pub fn start(models: Arc<ModelSet>, config: PoolConfig) -> InferencePool {
         let (jobs, job_queue) = crossbeam_channel::bounded::<Job>(config.queue);
         let (located_tx, located_rx) = crossbeam_channel::unbounded::<Located>();
         for i in 0..config.workers.max(1) {
-            let (queue, out, predictor) =
-                (job_queue.clone(), located_tx.clone(), predictor.clone());
+            let (queue, out, models) = (job_queue.clone(), located_tx.clone(), models.clone());
             std::thread::Builder::new()
                 .name(format!("ferrite-locate-{i}"))
-                .spawn(move || locate_loop(&predictor, &queue, &out))
+                .spawn(move || locate_loop(&models, &queue, &out))
                 .expect("a locate thread starts");
         }
         std::thread::Builder::new()
             .name("ferrite-batcher".into())
-            .spawn(move || batch_loop(&predictor, &located_rx, config))
+            .spawn(move || batch_loop(&models, &located_rx, config))
             .expect("the batcher thread starts");
         InferencePool { jobs, config }
     }
@@ -119,17 +122,20 @@ impl InferencePool {
         &self.config
     }
 
-    /// Queues a request; its reports arrive on the returned receiver (dropped unanswered if
-    /// the request outlived its time limit before a worker took it).
+    /// Queues a request, whose faces `model` classifies; its reports arrive on the returned
+    /// receiver (dropped unanswered if the request outlived its time limit before a worker
+    /// took it).
     pub fn submit(
         &self,
         uploads: Uploads,
         options: PredictOptions,
+        model: ModelChoice,
     ) -> Result<oneshot::Receiver<Vec<ImageReport>>, Refusal> {
         let (reply, receiver) = oneshot::channel();
         let job = Job {
             uploads,
             options,
+            model,
             deadline: Instant::now() + self.config.timeout,
             reply,
         };
@@ -141,7 +147,7 @@ impl InferencePool {
 }
 
 /// A worker: decodes and locates the faces of each job, then hands them to the batcher.
-fn locate_loop(predictor: &Predictor, queue: &Receiver<Job>, out: &Sender<Located>) {
+fn locate_loop(models: &ModelSet, queue: &Receiver<Job>, out: &Sender<Located>) {
     for job in queue.iter() {
         if job.reply.is_closed() || Instant::now() >= job.deadline {
             continue;
@@ -151,7 +157,7 @@ fn locate_loop(predictor: &Predictor, queue: &Receiver<Job>, out: &Sender<Locate
             .iter()
             .map(|(name, bytes)| {
                 let located = match catch_unwind(AssertUnwindSafe(|| {
-                    predictor.locate_bytes(bytes, &job.options)
+                    models.predictor().locate_bytes(bytes, &job.options)
                 })) {
                     Ok(result) => result.map_err(|e| e.to_string()),
                     Err(_) => Err(INTERNAL_ERROR.to_string()),
@@ -162,6 +168,7 @@ fn locate_loop(predictor: &Predictor, queue: &Receiver<Job>, out: &Sender<Locate
         let located = Located {
             images,
             tta: job.options.tta,
+            model: job.model,
             reply: job.reply,
         };
         if out.send(located).is_err() {
@@ -171,8 +178,9 @@ fn locate_loop(predictor: &Predictor, queue: &Receiver<Job>, out: &Sender<Locate
 }
 
 /// The batcher: gathers located requests for `batch_window` after the first (or up to
-/// `max_batch_faces`), classifies their faces in one engine call per TTA setting, and answers.
-fn batch_loop(predictor: &Predictor, queue: &Receiver<Located>, config: PoolConfig) {
+/// `max_batch_faces`), classifies their faces in one engine call per model and TTA setting,
+/// and answers.
+fn batch_loop(models: &ModelSet, queue: &Receiver<Located>, config: PoolConfig) {
     while let Ok(first) = queue.recv() {
         let until = Instant::now() + config.batch_window;
         let mut faces = first.face_count();
@@ -186,19 +194,19 @@ fn batch_loop(predictor: &Predictor, queue: &Receiver<Located>, config: PoolConf
                 Err(_) => break,
             }
         }
-        for tta in [false, true] {
-            let (group, rest): (Vec<Located>, Vec<Located>) =
-                batch.into_iter().partition(|l| l.tta == tta);
+        while let Some(first) = batch.first() {
+            let (model, tta) = (first.model, first.tta);
+            let (group, rest): (Vec<Located>, Vec<Located>) = batch
+                .into_iter()
+                .partition(|l| l.model == model && l.tta == tta);
             batch = rest;
-            if !group.is_empty() {
-                answer(predictor, group, tta);
-            }
+            answer(models.get(model), group, tta);
         }
     }
 }
 
-/// Classifies the faces of `group` together and sends each request its reports.
-fn answer(predictor: &Predictor, group: Vec<Located>, tta: bool) {
+/// Classifies the faces of `group` together with `model` and sends each request its reports.
+fn answer(model: &EmotionModel, group: Vec<Located>, tta: bool) {
     let mut replies = Vec::with_capacity(group.len());
     let mut names = Vec::new();
     let mut located = Vec::new();
@@ -216,9 +224,7 @@ fn answer(predictor: &Predictor, group: Vec<Located>, tta: bool) {
         names.push(outcomes);
         replies.push(request.reply);
     }
-    let predictions = catch_unwind(AssertUnwindSafe(|| {
-        predictor.classify_located(located, tta)
-    }));
+    let predictions = catch_unwind(AssertUnwindSafe(|| model.classify_located(located, tta)));
     let Ok(predictions) = predictions else {
         return; // The replies drop: each request is answered 500.
     };

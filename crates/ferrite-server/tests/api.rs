@@ -10,7 +10,10 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use ferrite_infer::{EmotionModel, PredictOptions, Predictor};
-use ferrite_server::{router, AccessPolicy, AppState, InferencePool, PoolConfig};
+use ferrite_model::ShippedModel;
+use ferrite_server::{
+    router, AccessPolicy, AppState, InferencePool, ModelChoice, ModelSet, PoolConfig, VideoConfig,
+};
 
 fn app(data: Option<&std::path::Path>) -> axum::Router {
     app_with(data, AccessPolicy::loopback())
@@ -26,7 +29,11 @@ fn app_with_pool(
     pool: PoolConfig,
 ) -> axum::Router {
     let predictor = Predictor::new(EmotionModel::shipped(), PredictOptions::default()).unwrap();
-    router(AppState::new(predictor, data, pool), 1 << 20, access)
+    router(
+        AppState::new(predictor, data, pool, VideoConfig::default()),
+        1 << 20,
+        access,
+    )
 }
 
 /// Sends `request` as a browser on this machine would: to Host 127.0.0.1:8080 unless it names
@@ -114,9 +121,19 @@ async fn predict_takes_multipart_and_raw_bodies() {
         .unwrap()
         .contains("not an image"));
 
-    let (status, bytes) = send(app(None), post("/api/predict", "image/png", png)).await;
+    let (status, bytes) = send(app(None), post("/api/predict", "image/png", png.clone())).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(json(&bytes)[0]["file"], "upload");
+
+    // `?model=` picks a shipped model; each answers with its own probabilities.
+    let mut answers = Vec::new();
+    for model in ["accurate", "fast"] {
+        let uri = format!("/api/predict?model={model}");
+        let (status, bytes) = send(app(None), post(&uri, "image/png", png.clone())).await;
+        assert_eq!(status, StatusCode::OK, "{model}");
+        answers.push(json(&bytes)[0]["faces"][0]["probabilities"].clone());
+    }
+    assert_ne!(answers[0], answers[1]);
 }
 
 #[tokio::test]
@@ -124,6 +141,8 @@ async fn client_mistakes_are_json_4xx() {
     let cases = [
         post("/api/predict", "image/jpeg", Vec::new()),
         post("/api/predict?min_face=2", "image/png", face_png()),
+        post("/api/predict?model=/etc", "image/png", face_png()),
+        post("/api/predict?model=tiny", "image/png", face_png()),
         {
             let (ct, body) = multipart(&[("photo", "a.png", &face_png())]);
             post("/api/predict", &ct, body)
@@ -158,10 +177,18 @@ async fn health_model_openapi_and_assets() {
     let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
     let (status, bytes) = send(app(None), get("/api/health")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(json(&bytes)["status"], "ok");
+    let health = json(&bytes);
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["served_model"], "accurate");
+    assert_eq!(health["models"], serde_json::json!(["accurate", "fast"]));
     let (_, bytes) = send(app(None), get("/api/model")).await;
     let model = json(&bytes);
     assert_eq!(model["card"]["labels"].as_array().unwrap().len(), 7);
+    assert_eq!(model["card"]["arch"]["name"], "wide");
+    let (_, bytes) = send(app(None), get("/api/model?model=fast")).await;
+    assert_eq!(json(&bytes)["card"]["arch"]["name"], "fast");
+    let (status, _) = send(app(None), get("/api/model?model=nope")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(model["colours"]["happy"].as_str().unwrap().starts_with('#'));
     let (_, bytes) = send(app(None), get("/api/openapi.json")).await;
     assert!(json(&bytes)["paths"]["/api/predict"]["post"].is_object());
@@ -345,7 +372,7 @@ fn photo_png() -> Vec<u8> {
 async fn a_full_queue_refuses_at_once_and_every_taken_request_is_answered() {
     let predictor = Predictor::new(EmotionModel::shipped(), PredictOptions::default()).unwrap();
     let pool = InferencePool::start(
-        Arc::new(predictor),
+        Arc::new(ModelSet::new(Arc::new(predictor))),
         PoolConfig {
             workers: 1,
             queue: 2,
@@ -359,6 +386,7 @@ async fn a_full_queue_refuses_at_once_and_every_taken_request_is_answered() {
         match pool.submit(
             vec![(format!("p{i}"), photo.clone())],
             PredictOptions::default(),
+            ModelChoice::Served,
         ) {
             Ok(reply) => taken.push(reply),
             Err(_) => refused += 1,
@@ -376,24 +404,239 @@ async fn a_full_queue_refuses_at_once_and_every_taken_request_is_answered() {
 #[tokio::test]
 async fn concurrent_requests_are_classified_together_with_the_same_results() {
     let predictor = Predictor::new(EmotionModel::shipped(), PredictOptions::default()).unwrap();
-    let alone = predictor.predict_bytes(&face_png()).unwrap();
-    let pool = InferencePool::start(Arc::new(predictor), PoolConfig::default());
+    let fast = Predictor::new(EmotionModel::fast(), PredictOptions::default()).unwrap();
+    let alone = [
+        predictor.predict_bytes(&face_png()).unwrap(),
+        fast.predict_bytes(&face_png()).unwrap(),
+    ];
+    let pool = InferencePool::start(
+        Arc::new(ModelSet::new(Arc::new(predictor))),
+        PoolConfig::default(),
+    );
     let face = axum::body::Bytes::from(face_png());
+    // Requests for the two models, interleaved: each is classified by the model it named.
+    let choices = [
+        ModelChoice::Served,
+        ModelChoice::Shipped(ShippedModel::Fast),
+    ];
     let replies: Vec<_> = (0..16)
         .map(|i| {
-            pool.submit(
-                vec![(format!("f{i}"), face.clone())],
-                PredictOptions::default(),
-            )
-            .unwrap()
+            let reply = pool
+                .submit(
+                    vec![(format!("f{i}"), face.clone())],
+                    PredictOptions::default(),
+                    choices[i % 2],
+                )
+                .unwrap();
+            (i % 2, reply)
         })
         .collect();
-    for reply in replies {
+    for (which, reply) in replies {
         let reports = reply.await.unwrap();
         let probabilities = &reports[0].faces[0].probabilities;
         for (k, emotion) in ferrite_data::Emotion::ALL.iter().enumerate() {
             let batched = probabilities[emotion.name()];
-            assert!((batched - alone.faces[0].probabilities[k]).abs() < 1e-5);
+            let expected = alone[which].faces[0].probabilities[k];
+            assert!(
+                (batched - expected).abs() < 1e-5,
+                "{which}: {batched} vs {expected}"
+            );
         }
     }
+    let (accurate, fast) = (&alone[0].faces[0], &alone[1].faces[0]);
+    assert_ne!(accurate.probabilities, fast.probabilities);
+}
+
+/// An MP4 of `frames` textured frames (no faces) at 25 frames/s.
+fn faceless_mp4(frames: u32) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clip.mp4");
+    let mut writer = ferrite_video::VideoWriter::create(&path, 160, 120).unwrap();
+    for k in 0..frames {
+        let frame = image::GrayImage::from_fn(160, 120, |x, y| {
+            image::Luma([(100 + (x + y + k) % 50) as u8])
+        });
+        writer.push_gray(&frame, f64::from(k) * 0.04).unwrap();
+    }
+    writer.finish(0.04).unwrap();
+    std::fs::read(path).unwrap()
+}
+
+fn video_app(video: VideoConfig) -> axum::Router {
+    let predictor = Predictor::new(EmotionModel::fast(), PredictOptions::default()).unwrap();
+    let state = AppState::new(predictor, None, PoolConfig::default(), video);
+    router(state, 1 << 20, AccessPolicy::loopback())
+}
+
+/// Posts `body` to `uri` and polls the job until it is done; returns its status JSON.
+async fn analysed(app: &axum::Router, uri: &str, body: Vec<u8>) -> serde_json::Value {
+    let (status, bytes) = send(app.clone(), post(uri, "video/mp4", body)).await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let url = json(&bytes)["status_url"].as_str().unwrap().to_string();
+    for _ in 0..600 {
+        let (status, bytes) =
+            send(app.clone(), Request::get(&url).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
+        let job = json(&bytes);
+        if job["status"] == "done" {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the video job did not finish in 30 s");
+}
+
+#[tokio::test]
+async fn videos_are_queued_analysed_and_reported() {
+    let app = video_app(VideoConfig::default());
+    let clip = faceless_mp4(10);
+    let job = analysed(&app, "/api/video", clip.clone()).await;
+    let report = &job["result"]["report"];
+    assert_eq!(report["file"], "upload");
+    assert_eq!(report["width"], 160);
+    assert_eq!(report["frames_analysed"], 10);
+    assert_eq!(job["result"]["rows"].as_array().unwrap().len(), 0);
+    assert!(report.get("error").is_none(), "{report}");
+
+    // Sampling by time stamps: 10 frames at 25 frames/s are 0.4 s; at 5 a second, 2 frames.
+    let job = analysed(&app, "/api/video?fps=5&model=accurate", clip.clone()).await;
+    assert_eq!(job["result"]["report"]["frames_analysed"], 2);
+
+    // The CSV of a finished job, then the job forgotten.
+    let url = format!("/api/video/{}", job_id(&app, clip).await);
+    let (status, bytes) = send(
+        app.clone(),
+        Request::get(format!("{url}/csv"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = String::from_utf8(bytes).unwrap();
+    assert!(
+        csv.starts_with("file,frame,time_s,track,x,y,width,height,label,confidence,angry,"),
+        "{csv}"
+    );
+    let (status, _) = send(
+        app.clone(),
+        Request::delete(&url).body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = send(app.clone(), Request::get(&url).body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// Posts `clip`, waits for its job to finish, and returns the job's id.
+async fn job_id(app: &axum::Router, clip: Vec<u8>) -> String {
+    let (_, bytes) = send(app.clone(), post("/api/video", "video/mp4", clip)).await;
+    let id = json(&bytes)["id"].as_str().unwrap().to_string();
+    for _ in 0..600 {
+        let (_, bytes) = send(
+            app.clone(),
+            Request::get(format!("/api/video/{id}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        if json(&bytes)["status"] == "done" {
+            return id;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the video job did not finish in 30 s");
+}
+
+#[tokio::test]
+async fn bad_videos_and_settings_are_named() {
+    let app = video_app(VideoConfig {
+        max_bytes: 64 << 10,
+        ..VideoConfig::default()
+    });
+    // Not a video: the job ends with an error that names the upload, not the temporary file.
+    let (ct, body) = multipart(&[("video", "notes.mp4", b"not a video at all")]);
+    let (status, bytes) = send(app.clone(), post("/api/video", &ct, body)).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let id = json(&bytes)["id"].as_str().unwrap().to_string();
+    let mut error = String::new();
+    for _ in 0..200 {
+        let (_, bytes) = send(
+            app.clone(),
+            Request::get(format!("/api/video/{id}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        let job = json(&bytes);
+        if job["status"] == "done" {
+            error = job["result"]["report"]["error"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        error.contains("notes.mp4") && !error.contains("ferrite-upload-"),
+        "{error}"
+    );
+
+    // A truncated video: the frames before the cut are analysed, then the error says so.
+    let clip = faceless_mp4(20);
+    let cut = clip[..clip.len() * 2 / 3].to_vec();
+    let (_, bytes) = send(app.clone(), post("/api/video", "video/mp4", cut)).await;
+    let id = json(&bytes)["id"].as_str().unwrap().to_string();
+    let mut report = serde_json::Value::Null;
+    for _ in 0..400 {
+        let (_, bytes) = send(
+            app.clone(),
+            Request::get(format!("/api/video/{id}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        let job = json(&bytes);
+        if job["status"] == "done" {
+            report = job["result"]["report"].clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(report["error"].is_string(), "{report}");
+
+    for uri in [
+        "/api/video?fps=0",
+        "/api/video?fps=-2",
+        "/api/video?smoothing=0",
+        "/api/video?detect_every=0",
+        "/api/video?model=nope",
+        "/api/video?min_face=2",
+    ] {
+        let (status, bytes) = send(app.clone(), post(uri, "video/mp4", b"x".to_vec())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(json(&bytes)["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid query"));
+    }
+    let (status, _) = send(app.clone(), post("/api/video", "video/mp4", Vec::new())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = send(
+        app.clone(),
+        post("/api/video", "video/mp4", vec![0; 65 << 10]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, _) = send(
+        app.clone(),
+        Request::get("/api/video/nope").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

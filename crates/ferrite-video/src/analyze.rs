@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use ferrite_data::{Emotion, NUM_CLASSES};
-use ferrite_infer::{crop_face, detect_faces, Detection, FaceBox, PredictOptions, Predictor};
+use ferrite_infer::{crop_face, detect_faces, Detection, EmotionModel, FaceBox, PredictOptions};
 
 use crate::track::{Tracker, TrackerConfig};
 use crate::VideoFrame;
@@ -65,7 +65,7 @@ struct TrackTotals {
 
 /// Analyses the frames of one video, in order.
 pub struct VideoAnalyzer<'a> {
-    predictor: &'a Predictor,
+    model: &'a EmotionModel,
     options: PredictOptions,
     tracker: Tracker,
     frames_until_detection: usize,
@@ -73,16 +73,17 @@ pub struct VideoAnalyzer<'a> {
 }
 
 impl<'a> VideoAnalyzer<'a> {
-    /// An analyser for one video (a fresh tracker); fails on invalid tracker settings.
+    /// An analyser for one video (a fresh tracker) whose faces `model` classifies; fails on
+    /// invalid tracker or detector settings.
     pub fn new(
-        predictor: &'a Predictor,
+        model: &'a EmotionModel,
         options: PredictOptions,
         tracking: TrackerConfig,
     ) -> Result<VideoAnalyzer<'a>, String> {
         tracking.validate()?;
         options.detector.validate()?;
         Ok(VideoAnalyzer {
-            predictor,
+            model,
             options,
             tracker: Tracker::new(tracking),
             frames_until_detection: 0,
@@ -94,7 +95,7 @@ impl<'a> VideoAnalyzer<'a> {
     pub fn analyze(&mut self, frame: &VideoFrame) -> Vec<FaceRow> {
         let (faces, crops, detected) = self.locate(frame);
         let refs: Vec<&[u8]> = crops.iter().map(Vec::as_slice).collect();
-        let probabilities = self.predictor.model().classify(&refs, self.options.tta);
+        let probabilities = self.model.classify(&refs, self.options.tta);
         let (w, h) = frame.gray.dimensions();
         faces
             .into_iter()

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use common::write_mp4;
 use ferrite_data::{load_dataset, Split, FACE_SIZE};
-use ferrite_infer::{EmotionModel, PredictOptions, Predictor};
+use ferrite_infer::{EmotionModel, PredictOptions};
 use ferrite_video::{Mp4Video, TrackerConfig, VideoAnalyzer};
 use image::{imageops::FilterType, GrayImage, Luma};
 
@@ -20,8 +20,8 @@ fn background(w: u32, h: u32) -> GrayImage {
     })
 }
 
-fn predictor() -> Predictor {
-    Predictor::new(EmotionModel::shipped(), PredictOptions::default()).unwrap()
+fn model() -> EmotionModel {
+    EmotionModel::shipped()
 }
 
 #[test]
@@ -30,13 +30,9 @@ fn a_video_without_faces_gives_no_rows() {
     let path = dir.path().join("empty.mp4");
     let frames: Vec<GrayImage> = (0..6).map(|_| background(320, 240)).collect();
     write_mp4(&path, &frames, &[0, 40, 80, 120, 160, 200], None);
-    let predictor = predictor();
-    let mut analyzer = VideoAnalyzer::new(
-        &predictor,
-        PredictOptions::default(),
-        TrackerConfig::default(),
-    )
-    .unwrap();
+    let model = model();
+    let mut analyzer =
+        VideoAnalyzer::new(&model, PredictOptions::default(), TrackerConfig::default()).unwrap();
     for frame in Mp4Video::open(&path).unwrap() {
         assert!(analyzer.analyze(&frame.unwrap()).is_empty());
     }
@@ -72,12 +68,12 @@ fn two_faces_keep_their_tracks_across_a_video() {
     let path = dir.path().join("two.mp4");
     write_mp4(&path, &frames, &times, None);
 
-    let predictor = predictor();
+    let model = model();
     let tracking = TrackerConfig {
         detect_every: 4,
         ..TrackerConfig::default()
     };
-    let mut analyzer = VideoAnalyzer::new(&predictor, PredictOptions::default(), tracking).unwrap();
+    let mut analyzer = VideoAnalyzer::new(&model, PredictOptions::default(), tracking).unwrap();
     let mut rows = Vec::new();
     for frame in Mp4Video::open(&path).unwrap() {
         rows.extend(analyzer.analyze(&frame.unwrap()));

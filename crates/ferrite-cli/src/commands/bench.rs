@@ -33,8 +33,8 @@ pub struct BenchArgs {
     /// Skip the training measurement.
     #[arg(long)]
     no_train: bool,
-    /// Measure the inference pipeline instead (the model of --model): face latency, batched
-    /// faces/s, and detect + classify on a 640x480 photo.
+    /// Measure the inference pipeline instead (the model of --model, or every shipped model):
+    /// face latency, batched faces/s, and detect + classify on a 640x480 photo.
     #[arg(long)]
     pipeline: bool,
     #[command(flatten)]
@@ -54,8 +54,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let budget = Duration::from_secs_f64(args.seconds);
     let short = budget.min(Duration::from_secs(3));
     if args.pipeline {
-        let source = args.model.resolve()?;
-        super::bench_pipeline::run(&source, budget, args.infer_batch, args.photo.as_deref())?;
+        let sources = args.model.resolve_or_every_shipped()?;
+        super::bench_pipeline::run(&sources, budget, args.infer_batch, args.photo.as_deref())?;
         return Ok(ExitCode::SUCCESS);
     }
     println!(

@@ -49,13 +49,26 @@ fn test_photo(photo: Option<&Path>) -> anyhow::Result<(DynamicImage, String)> {
     })
 }
 
-/// Prints batch-1 face latency, batched faces/s and 640x480 photo latency.
-pub fn run(
+/// What one model measures through the pipeline.
+struct ModelFigures {
+    origin: String,
+    /// Batch-1 classifications per second.
+    single: f64,
+    /// Decode-free predictions of a 48x48 image per second.
+    single_image: f64,
+    /// Faces per second in batches.
+    batched: f64,
+    /// Detect + classify of the photo per second, and the faces found.
+    photos: (f64, usize),
+}
+
+/// Measures `source` through a `Predictor`.
+fn measure(
     source: &ModelSource,
     budget: Duration,
     batch: usize,
-    photo: Option<&Path>,
-) -> anyhow::Result<()> {
+    photo: &DynamicImage,
+) -> anyhow::Result<ModelFigures> {
     let predictor = Predictor::new(
         EmotionModel::from_source(source)?,
         PredictOptions::default(),
@@ -74,37 +87,58 @@ pub fn run(
         * rate(budget, || {
             let _ = predictor.model().classify(&faces, false);
         });
-    let (photo, what) = test_photo(photo)?;
     let mut found = 0;
     let photos = rate(budget, || {
-        found = predictor.predict(&photo).faces.len();
+        found = predictor.predict(photo).faces.len();
     });
+    Ok(ModelFigures {
+        origin: predictor.model().origin(),
+        single,
+        single_image,
+        batched,
+        photos: (photos, found),
+    })
+}
+
+/// Prints, for each model, batch-1 face latency, batched faces/s and 640x480 photo latency,
+/// and the detector's time on the photo.
+pub fn run(
+    sources: &[ModelSource],
+    budget: Duration,
+    batch: usize,
+    photo: Option<&Path>,
+) -> anyhow::Result<()> {
+    let (photo, what) = test_photo(photo)?;
+    println!("{} threads; photo: {what}", rayon::current_num_threads());
     let gray = photo.to_luma8();
-    let detector = predictor.options().detector;
+    let detector = PredictOptions::default().detector;
     let detections = rate(budget, || {
         let _ = detect_faces(&gray, &detector);
     });
     println!(
-        "{} threads, model: {}",
-        rayon::current_num_threads(),
-        predictor.model().origin()
-    );
-    println!(
-        "classify one 48x48 face (batch 1):      {:>8.2} ms",
-        1000.0 / single
-    );
-    println!(
-        "predict one 48x48 image (decode-free):  {:>8.2} ms",
-        1000.0 / single_image
-    );
-    println!("classify faces in batches of {batch:<4}:      {batched:>8.0} faces/s");
-    println!(
-        "detect faces in a 640x480 photo:        {:>8.2} ms",
+        "detect faces in the 640x480 photo:      {:>8.2} ms",
         1000.0 / detections
     );
-    println!(
-        "detect + classify a 640x480 photo:      {:>8.2} ms  ({found} faces; {what})",
-        1000.0 / photos
-    );
+    for source in sources {
+        let m = measure(source, budget, batch, &photo)?;
+        println!("model: {}", m.origin);
+        println!(
+            "  classify one 48x48 face (batch 1):    {:>8.2} ms",
+            1000.0 / m.single
+        );
+        println!(
+            "  predict one 48x48 image (no decode):  {:>8.2} ms",
+            1000.0 / m.single_image
+        );
+        println!(
+            "  classify faces in batches of {batch:<4}:    {:>8.0} faces/s",
+            m.batched
+        );
+        println!(
+            "  detect + classify the 640x480 photo:  {:>8.2} ms  ({} faces)",
+            1000.0 / m.photos.0,
+            m.photos.1
+        );
+    }
     Ok(())
 }

@@ -13,8 +13,8 @@ use rayon::prelude::*;
 use ferrite_data::Emotion;
 use ferrite_eval::{draw_boxes, LabelledBox};
 use ferrite_infer::{
-    decode_file, DetectorConfig, EmotionModel, ImagePrediction, ImageReport, PredictOptions,
-    Predictor,
+    csv_field, decode_file, DetectorConfig, EmotionModel, ImagePrediction, ImageReport,
+    PredictOptions, Predictor,
 };
 
 use super::inputs::{expand, Input};
@@ -305,15 +305,6 @@ fn write_table_rows(
         )?;
     }
     Ok(())
-}
-
-/// A CSV field, quoted when it holds a comma, a quote or a line break.
-pub(super) fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 fn write_csv_rows(out: &mut impl Write, report: &ImageReport, header: bool) -> std::io::Result<()> {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use ferrite_infer::{EmotionModel, PredictOptions, Predictor};
-use ferrite_server::{access, AccessPolicy, PoolConfig, ServerConfig};
+use ferrite_server::{access, AccessPolicy, PoolConfig, ServerConfig, VideoConfig};
 
 use super::model_arg::ModelArg;
 
@@ -26,9 +26,13 @@ pub struct ServeArgs {
     /// Dataset for the EDA page (Kaggle layout, fer2013.csv, or class subfolders).
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Largest upload accepted, in megabytes.
+    /// Largest photo upload accepted, in megabytes.
     #[arg(long, default_value_t = 64)]
     max_upload_mb: usize,
+    /// Largest video upload accepted (Video page, POST /api/video), in megabytes. Videos are
+    /// analysed one at a time from a temporary file that is removed when done.
+    #[arg(long, default_value_t = 256)]
+    max_video_mb: usize,
     /// Let pages of this origin (`https://app.example.com`, scheme, host and port) call the
     /// API from the browser; repeat for more. Other sites' requests are refused.
     #[arg(long, value_name = "ORIGIN", value_parser = parse_origin)]
@@ -108,6 +112,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             token,
         },
         pool: pool_config(args.workers, args.queue, args.request_timeout)?,
+        video: VideoConfig {
+            max_bytes: args.max_video_mb << 20,
+            ..VideoConfig::default()
+        },
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime

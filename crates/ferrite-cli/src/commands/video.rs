@@ -8,17 +8,16 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 
-use ferrite_data::{Emotion, NUM_CLASSES};
+use ferrite_data::NUM_CLASSES;
 use ferrite_eval::{draw_boxes, plot_timeline, LabelledBox, TrackSeries};
 use ferrite_infer::{DetectorConfig, EmotionModel, PredictOptions, Predictor};
 use ferrite_video::{
-    FaceRow, Mp4Video, TrackSummary, TrackerConfig, VideoAnalyzer, VideoFrame, VideoWriter,
+    csv_header, write_csv_error, write_csv_rows, FaceRow, FrameSampler, Mp4Video, TrackerConfig,
+    VideoAnalyzer, VideoFrame, VideoReport, VideoWriter,
 };
 
 use super::model_arg::ModelArg;
-use super::predict::csv_field;
 
 /// Output format of `ferrite video`.
 #[derive(Clone, Copy, PartialEq, ValueEnum)]
@@ -110,32 +109,9 @@ impl Timeline {
     }
 }
 
-/// One video as `--format json` reports it.
-#[derive(Serialize)]
-struct VideoReport {
-    file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    width: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    height: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    duration_s: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rotation: Option<u32>,
-    frames_analysed: usize,
-    tracks: Vec<TrackSummary>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
 /// Runs `ferrite video`.
 pub fn run(args: VideoArgs) -> anyhow::Result<ExitCode> {
-    if let Some(fps) = args.fps {
-        anyhow::ensure!(
-            fps.is_finite() && fps > 0.0,
-            "--fps must be a positive number"
-        );
-    }
+    FrameSampler::new(args.fps).map_err(|e| anyhow::anyhow!("--{e}"))?;
     let tracking = TrackerConfig {
         detect_every: args.detect_every,
         smoothing: args.smoothing,
@@ -159,11 +135,7 @@ pub fn run(args: VideoArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.format == Format::Csv {
-        let labels = Emotion::names().join(",");
-        writeln!(
-            out,
-            "file,frame,time_s,track,x,y,width,height,label,confidence,{labels},smoothed_label,smoothed_confidence,error"
-        )?;
+        writeln!(out, "{}", csv_header())?;
     }
     let mut reports = Vec::new();
     let mut failures = 0;
@@ -201,34 +173,22 @@ fn analyse(
     out: &mut impl Write,
 ) -> anyhow::Result<VideoReport> {
     let file = input.display().to_string();
-    let mut report = VideoReport {
-        file: file.clone(),
-        width: None,
-        height: None,
-        duration_s: None,
-        rotation: None,
-        frames_analysed: 0,
-        tracks: Vec::new(),
-        error: None,
-    };
+    let mut report = VideoReport::new(file.clone());
     let mut video = match Mp4Video::open(input) {
         Ok(video) => video,
         Err(e) => return failed(report, e.to_string(), args.format, out),
     };
     let info = video.info().clone();
-    report.width = Some(info.width);
-    report.height = Some(info.height);
-    report.duration_s = Some(info.duration_s);
-    report.rotation = Some(info.rotation.degrees());
+    report.opened(&info);
     let mut analyzer =
-        VideoAnalyzer::new(predictor, options, tracking).map_err(anyhow::Error::msg)?;
+        VideoAnalyzer::new(predictor.model(), options, tracking).map_err(anyhow::Error::msg)?;
     let bar = progress_bar(u64::from(info.frames), &file);
     let mut annotated = match (&args.out, args.annotate) {
         (Some(dir), true) => Some(Annotated::create(dir, input, info.width, info.height)?),
         _ => None,
     };
     let mut timeline = Timeline::default();
-    let mut next_time = 0.0;
+    let mut sampler = FrameSampler::new(args.fps).map_err(anyhow::Error::msg)?;
     for frame in video.by_ref() {
         let frame = match frame {
             Ok(frame) => frame,
@@ -239,11 +199,8 @@ fn analyse(
             }
         };
         bar.inc(1);
-        if let Some(fps) = args.fps {
-            if frame.time_s + 1e-9 < next_time {
-                continue;
-            }
-            next_time += 1.0 / fps;
+        if !sampler.take(frame.time_s) {
+            continue;
         }
         let rows = analyzer.analyze(&frame);
         report.frames_analysed += 1;
@@ -252,7 +209,7 @@ fn analyse(
         }
         timeline.add(&rows);
         if args.format == Format::Csv {
-            bar.suspend(|| write_rows(out, &file, &rows))?;
+            bar.suspend(|| write_csv_rows(out, &file, &rows))?;
         }
     }
     bar.finish_and_clear();
@@ -338,41 +295,10 @@ fn failed(
     out: &mut impl Write,
 ) -> anyhow::Result<VideoReport> {
     if format == Format::Csv {
-        let blanks = ",".repeat(12 + NUM_CLASSES);
-        writeln!(
-            out,
-            "{}{blanks}{}",
-            csv_field(&report.file),
-            csv_field(&error)
-        )?;
+        write_csv_error(out, &report.file, &error)?;
     }
     report.error = Some(error);
     Ok(report)
-}
-
-fn write_rows(out: &mut impl Write, file: &str, rows: &[FaceRow]) -> std::io::Result<()> {
-    let file = csv_field(file);
-    for r in rows {
-        let b = r.bbox;
-        let probs: Vec<String> = r.probabilities.iter().map(|p| format!("{p:.4}")).collect();
-        writeln!(
-            out,
-            "{file},{},{:.4},{},{},{},{},{},{},{:.4},{},{},{:.4},",
-            r.frame,
-            r.time_s,
-            r.track,
-            b.x,
-            b.y,
-            b.width,
-            b.height,
-            r.label,
-            r.probabilities[r.label.index()],
-            probs.join(","),
-            r.smoothed_label,
-            r.smoothed[r.smoothed_label.index()],
-        )?;
-    }
-    Ok(())
 }
 
 fn print_summary(report: &VideoReport, out: &mut impl Write) -> std::io::Result<()> {
