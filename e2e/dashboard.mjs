@@ -21,6 +21,8 @@ const browser = await chromium.launch({
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    // FAKE_CAMERA: a Y4M file the fake camera plays in a loop (the test's frames of faces).
+    ...(process.env.FAKE_CAMERA ? [`--use-file-for-fake-video-capture=${process.env.FAKE_CAMERA}`] : []),
   ],
 });
 
@@ -206,6 +208,17 @@ async function pages(page, tag) {
   await page.waitForFunction(() => /(\d+) frames$/.test(document.getElementById("cam-stats").textContent)
     && Number(document.getElementById("cam-stats").textContent.match(/(\d+) frames$/)[1]) >= 10, null, { timeout: 60000 });
   const stats = await page.textContent("#cam-stats");
+  if (videoFaces > 0) {
+    // The camera plays the test's faces: they are followed by track and their labels
+    // smoothed, and the session CSV has a track column.
+    await waitUntil(page, () => /smoothed/.test(document.getElementById("cam-now").textContent), "a followed face on the webcam page", 20000);
+    const camCsv = page.waitForEvent("download");
+    await page.click("#cam-csv");
+    const rows = readFileSync(await (await camCsv).path(), "utf8").trim().split("\n");
+    check(rows[0].startsWith("time_s,frame,track,") && rows[0].endsWith("smoothed_label,smoothed_confidence"), `${tag}: the webcam CSV header is ${rows[0]}`);
+    const tracks = new Set(rows.slice(1).map((r) => r.split(",")[2]));
+    check(rows.length > 1 && tracks.size >= 1 && tracks.size <= 2 * videoFaces, `${tag}: webcam tracks ${[...tracks]} for ${videoFaces} faces`);
+  }
   await fitsWidth(page, tag, "webcam");
   await page.screenshot({ path: `${shots}/${tag}-webcam.png`, fullPage: true });
   await page.click("#cam-stop");

@@ -71,11 +71,9 @@ fn test_photo(dir: &Path) -> PathBuf {
     path
 }
 
-/// A 2-second video for the Video page (480x240, 25 frames/s): with FER2013_DIR, two real faces
-/// drifting across a textured background (so tracks are found and boxes drawn); else the
-/// background alone. Returns the path and how many faces it holds.
-fn test_video(dir: &Path) -> (PathBuf, usize) {
-    let path = dir.join("clip.mp4");
+/// The frames of the test video: with FER2013_DIR, two real faces drifting across a textured
+/// background; else the background alone. Also how many faces they hold.
+fn test_frames() -> (Vec<GrayImage>, usize) {
     let faces: Vec<GrayImage> = std::env::var_os("FER2013_DIR")
         .and_then(|d| {
             let mut set =
@@ -93,19 +91,46 @@ fn test_video(dir: &Path) -> (PathBuf, usize) {
                 .collect()
         })
         .unwrap_or_default();
-    let mut writer = ferrite_video::VideoWriter::create(&path, 480, 240).unwrap();
-    for k in 0..50u32 {
-        let mut frame = GrayImage::from_fn(480, 240, |x, y| {
-            Luma([(110.0 + 40.0 * (x as f32 / 37.0).sin() * (y as f32 / 53.0).cos()) as u8])
-        });
-        for (i, face) in faces.iter().enumerate() {
-            let x = if i == 0 { 40 + k } else { 320 - k };
-            image::imageops::overlay(&mut frame, face, i64::from(x), 60);
-        }
-        writer.push_gray(&frame, f64::from(k) * 0.04).unwrap();
+    let frames = (0..50u32)
+        .map(|k| {
+            let mut frame = GrayImage::from_fn(480, 240, |x, y| {
+                Luma([(110.0 + 40.0 * (x as f32 / 37.0).sin() * (y as f32 / 53.0).cos()) as u8])
+            });
+            for (i, face) in faces.iter().enumerate() {
+                let x = if i == 0 { 40 + k } else { 320 - k };
+                image::imageops::overlay(&mut frame, face, i64::from(x), 60);
+            }
+            frame
+        })
+        .collect();
+    (frames, faces.len())
+}
+
+/// The same frames as a Y4M file (gray: chroma planes at 128), which Chromium's fake camera
+/// plays in a loop: the webcam page then sees real faces.
+fn fake_camera(dir: &Path, frames: &[GrayImage]) -> PathBuf {
+    let path = dir.join("camera.y4m");
+    let (w, h) = frames[0].dimensions();
+    let mut out = format!("YUV4MPEG2 W{w} H{h} F25:1 Ip A1:1 C420jpeg\n").into_bytes();
+    for frame in frames {
+        out.extend_from_slice(b"FRAME\n");
+        out.extend_from_slice(frame.as_raw());
+        out.extend(std::iter::repeat_n(128u8, (w * h / 2) as usize));
+    }
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+/// The test frames as a 2-second MP4 (25 frames/s) for the Video page.
+fn test_video(dir: &Path, frames: &[GrayImage]) -> PathBuf {
+    let path = dir.join("clip.mp4");
+    let (w, h) = frames[0].dimensions();
+    let mut writer = ferrite_video::VideoWriter::create(&path, w, h).unwrap();
+    for (k, frame) in frames.iter().enumerate() {
+        writer.push_gray(frame, k as f64 * 0.04).unwrap();
     }
     writer.finish(0.04).unwrap();
-    (path, faces.len())
+    path
 }
 
 #[test]
@@ -125,7 +150,9 @@ fn dashboard_pages_work_in_headless_chromium() {
     let data = tmp.path().join("data");
     drawn_dataset(&data);
     let photo = test_photo(tmp.path());
-    let (video, video_faces) = test_video(tmp.path());
+    let (frames, video_faces) = test_frames();
+    let video = test_video(tmp.path(), &frames);
+    let camera = fake_camera(tmp.path(), &frames);
     let mut child = Command::new(env!("CARGO_BIN_EXE_ferrite"))
         .args(["serve", "--port", "0", "--data", data.to_str().unwrap()])
         .stdout(Stdio::piped())
@@ -152,6 +179,7 @@ fn dashboard_pages_work_in_headless_chromium() {
             &video_faces.to_string(),
         ])
         .env("CHROMIUM", &chromium)
+        .env("FAKE_CAMERA", &camera)
         .output()
         .expect("node runs");
     drop(server);

@@ -175,7 +175,14 @@ pageInit.predict = () => {
 };
 
 // ---------- live webcam ----------
-const cam = { stream: null, running: false, t0: 0, frames: 0, rows: [], points: [], lastChart: 0, times: [] };
+// Frames go to `/api/live/SESSION`: the server follows each face by track and smooths its
+// probabilities over the session's frames (as for videos), so labels do not flicker.
+const cam = { stream: null, running: false, session: "", t0: 0, frames: 0, rows: [], points: [], lastChart: 0, times: [] };
+
+function sessionId() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  return `s${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
+}
 
 function camChart() {
   return chart("cam-chart", {
@@ -202,7 +209,7 @@ async function camLoop() {
     const blob = await new Promise((r) => grab.toBlob(r, "image/jpeg", 0.85));
     let report;
     try {
-      [report] = await api(withModel("/api/predict?min_face=48"), { method: "POST", body: blob, headers: { "Content-Type": "image/jpeg" } });
+      report = await api(withModel(`/api/live/${cam.session}?min_face=48`), { method: "POST", body: blob, headers: { "Content-Type": "image/jpeg" } });
     } catch (e) {
       $("#cam-stats").textContent = `error: ${e.message}`;
       await new Promise((r) => setTimeout(r, 500));
@@ -218,12 +225,15 @@ async function camLoop() {
     overlay.height = video.videoHeight;
     const ctx = overlay.getContext("2d");
     ctx.clearRect(0, 0, overlay.width, overlay.height);
-    drawBoxes(ctx, report.faces, 1 / scale, 1 / scale);
-    report.faces.forEach((f, i) => {
+    // Each face as followed: its track id and smoothed emotion.
+    const faces = report.faces.map((f) => ({ box: f.box, track: f.track, label: f.smoothed_label, confidence: f.smoothed_confidence, probabilities: f.smoothed }));
+    drawBoxes(ctx, faces, 1 / scale, 1 / scale, (f) => `#${f.track} ${f.label} ${Math.round(100 * f.confidence)}%`);
+    report.faces.forEach((f) => {
       const [x, y, w, h] = f.box.map((v) => Math.round(v / scale));
-      cam.rows.push([t.toFixed(3), cam.frames, i + 1, x, y, w, h, f.label, f.confidence.toFixed(4), ...LABELS.map((l) => f.probabilities[l].toFixed(4))]);
+      cam.rows.push([t.toFixed(3), cam.frames, f.track, x, y, w, h, f.label, f.confidence.toFixed(4), ...LABELS.map((l) => f.probabilities[l].toFixed(4)), f.smoothed_label, f.smoothed_confidence.toFixed(4)]);
     });
-    const main = report.faces.slice().sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3])[0];
+    // The main face: the largest, and of equal ones the longest followed (lowest track id).
+    const main = faces.slice().sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3] || a.track - b.track)[0];
     if (main) cam.points.push({ t, p: main.probabilities });
     while (cam.points.length && t - cam.points[0].t > 60) cam.points.shift();
     if (now - cam.lastChart > 250) {
@@ -233,7 +243,7 @@ async function camLoop() {
       c.options.scales.x.min = Math.max(0, t - 60);
       c.options.scales.x.max = Math.max(60, t);
       c.update();
-      $("#cam-now").innerHTML = main ? faceCard(main, 0) : `<p class="muted">No face in view.</p>`;
+      $("#cam-now").innerHTML = main ? faceCard(main, main.track - 1, " (smoothed)") : `<p class="muted">No face in view.</p>`;
     }
     const fps = cam.times.length > 1 ? (1000 * (cam.times.length - 1)) / (now - cam.times[0]) : 0;
     $("#cam-stats").textContent = `${fps.toFixed(1)} frames/s · ${report.faces.length} face(s) · ${cam.frames} frames`;
@@ -251,7 +261,7 @@ async function camStart() {
   const video = $("#video");
   video.srcObject = cam.stream;
   await video.play();
-  Object.assign(cam, { running: true, t0: performance.now(), frames: 0, rows: [], points: [], times: [] });
+  Object.assign(cam, { running: true, session: sessionId(), t0: performance.now(), frames: 0, rows: [], points: [], times: [] });
   camChart();
   $("#cam-start").disabled = true;
   $("#cam-stop").disabled = false;
@@ -271,7 +281,7 @@ pageInit.webcam = () => {
   $("#cam-start").addEventListener("click", camStart);
   $("#cam-stop").addEventListener("click", camStop);
   $("#cam-csv").addEventListener("click", () => {
-    const head = ["time_s", "frame", "face", "x", "y", "width", "height", "label", "confidence", ...LABELS];
+    const head = ["time_s", "frame", "track", "x", "y", "width", "height", "label", "confidence", ...LABELS, "smoothed_label", "smoothed_confidence"];
     download("ferrite-webcam-session.csv", [head, ...cam.rows].map((r) => r.map(csvField).join(",")).join("\n") + "\n", "text/csv");
   });
 };

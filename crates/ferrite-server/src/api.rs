@@ -12,6 +12,7 @@ use ferrite_model::ShippedModel;
 
 use crate::eda::EdaState;
 use crate::error::ApiError;
+use crate::live::{LiveReport, LiveSettings};
 use crate::pool::Refusal;
 use crate::AppState;
 
@@ -147,6 +148,66 @@ pub async fn predict(
         }
     }
     Ok(Json(reports))
+}
+
+/// Query options of `POST /api/live/{session}`.
+#[derive(Debug, Default, Deserialize)]
+pub struct LiveQuery {
+    /// Smallest face to look for, in pixels.
+    min_face: Option<u32>,
+    /// A shipped model (`accurate`, `fast`) instead of the server's own.
+    model: Option<String>,
+}
+
+/// Session ids the live endpoint takes: 1-64 letters, digits, `-` or `_`.
+fn valid_session(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// `POST /api/live/{session}`: one webcam frame of a session, its faces followed by track
+/// and smoothed over the session's frames (as `ferrite video` does); 422 for a frame that is
+/// not an image, 503 when the live queue is full.
+pub async fn live(
+    State(state): State<AppState>,
+    Path(session): Path<String>,
+    Query(query): Query<LiveQuery>,
+    request: Request,
+) -> Result<Json<LiveReport>, ApiError> {
+    if !valid_session(&session) {
+        return Err(ApiError::bad_request(
+            "a session id is 1-64 letters, digits, `-` or `_`",
+        ));
+    }
+    let mut options = *state.predictor.options();
+    if let Some(min_face) = query.min_face {
+        options.detector.min_face = min_face;
+    }
+    options
+        .detector
+        .validate()
+        .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
+    let model = state
+        .models
+        .choose(query.model.as_deref())
+        .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
+    let (_, bytes) = uploads(request, "image").await?.remove(0);
+    let pending = state
+        .live
+        .submit(session, bytes, LiveSettings { options, model })
+        .map_err(|Refusal::Busy| ApiError::busy("the live queue is full; try again"))?;
+    match tokio::time::timeout(state.pool.config().timeout, pending).await {
+        Ok(Ok(Ok(report))) => Ok(Json(report)),
+        Ok(Ok(Err(e))) => Err(ApiError::unprocessable(format!("frame: {e}"))),
+        Ok(Err(_)) => Err(ApiError::internal(
+            "the frame was dropped (an internal error)",
+        )),
+        Err(_) => Err(ApiError::busy(
+            "the frame took longer than the server's limit",
+        )),
+    }
 }
 
 /// `GET /api/health`: the served model, and the shipped models `?model=` may name.

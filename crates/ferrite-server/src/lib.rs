@@ -7,6 +7,7 @@ mod api;
 mod assets;
 pub mod eda;
 mod error;
+pub mod live;
 pub mod models;
 pub mod pool;
 pub mod video;
@@ -24,6 +25,7 @@ use ferrite_infer::Predictor;
 
 pub use access::AccessPolicy;
 pub use error::ApiError;
+pub use live::{LiveConfig, LiveSessions};
 pub use models::{ModelChoice, ModelSet};
 pub use pool::{InferencePool, PoolConfig};
 pub use video::{VideoConfig, VideoJobs};
@@ -41,11 +43,13 @@ pub struct AppState {
     pub eda: eda::EdaCache,
     /// The video thread and its results.
     pub videos: Arc<VideoJobs>,
+    /// The live webcam sessions' thread.
+    pub live: Arc<LiveSessions>,
 }
 
 impl AppState {
-    /// The state of a server: starts the inference pool, the video thread and the dataset
-    /// analysis.
+    /// The state of a server: starts the inference pool, the video and live threads and the
+    /// dataset analysis.
     pub fn new(
         predictor: Predictor,
         data: Option<&std::path::Path>,
@@ -57,6 +61,7 @@ impl AppState {
         AppState {
             pool: Arc::new(InferencePool::start(models.clone(), pool)),
             videos: Arc::new(VideoJobs::start(models.clone(), video)),
+            live: Arc::new(LiveSessions::start(models.clone(), LiveConfig::default())),
             models,
             predictor,
             eda: eda::start(data),
@@ -106,6 +111,7 @@ pub fn router(state: AppState, max_upload_bytes: usize, access: AccessPolicy) ->
             get(video_api::status).delete(video_api::remove),
         )
         .route("/api/video/{id}/csv", get(video_api::csv))
+        .route("/api/live/{session}", post(api::live))
         .fallback(|| async { ApiError::not_found("no such page or endpoint") })
         .layer(DefaultBodyLimit::max(max_upload_bytes))
         .layer(axum::middleware::from_fn_with_state(

@@ -640,3 +640,71 @@ async fn bad_videos_and_settings_are_named() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+fn scene_jpeg(shift: u32) -> Vec<u8> {
+    let img = image::GrayImage::from_fn(160, 120, |x, y| {
+        image::Luma([(90 + (x + y + shift) % 60) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+#[tokio::test]
+async fn live_sessions_number_their_frames_and_refuse_bad_input() {
+    let app = app(None);
+    for (i, session) in ["cam-1", "cam-1", "cam-1", "cam_2"].iter().enumerate() {
+        let uri = format!("/api/live/{session}?model=fast");
+        let (status, bytes) =
+            send(app.clone(), post(&uri, "image/jpeg", scene_jpeg(i as u32))).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
+        let report = json(&bytes);
+        // Each session counts its own frames; a new one starts at 0.
+        let expected = if *session == "cam-1" { i } else { 0 };
+        assert_eq!(report["frame"], expected, "{report}");
+        assert_eq!(report["width"], 160);
+        assert_eq!(report["faces"], serde_json::json!([]));
+    }
+    let long = "x".repeat(65);
+    for (uri, body, status) in [
+        (
+            format!("/api/live/{long}"),
+            scene_jpeg(0),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/live/a.b".to_string(),
+            scene_jpeg(0),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/live/ok?model=nope".to_string(),
+            scene_jpeg(0),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/live/ok?min_face=1".to_string(),
+            scene_jpeg(0),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/live/ok".to_string(),
+            b"not a jpeg".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "/api/live/ok".to_string(),
+            Vec::new(),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (got, bytes) = send(app.clone(), post(&uri, "image/jpeg", body)).await;
+        assert_eq!(got, status, "{uri}: {}", String::from_utf8_lossy(&bytes));
+        assert!(json(&bytes)["error"].is_string());
+    }
+}
