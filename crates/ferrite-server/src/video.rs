@@ -15,7 +15,7 @@ use rand::Rng;
 use serde::Serialize;
 
 use ferrite_infer::PredictOptions;
-use ferrite_video::{FaceRow, FrameSampler, Mp4Video, TrackerConfig, VideoAnalyzer, VideoReport};
+use ferrite_video::{FaceRow, FrameSampler, TrackerConfig, Video, VideoAnalyzer, VideoReport};
 
 use crate::models::{ModelChoice, ModelSet};
 
@@ -241,7 +241,7 @@ fn analyse(
         Ok(file) => file,
         Err(e) => return (fail(report, format!("cannot buffer the upload: {e}")), rows),
     };
-    let mut video = match Mp4Video::open(file.path()) {
+    let mut video = match Video::open(file.path()) {
         // The error names the temporary file: say the upload's name instead.
         Ok(video) => video,
         Err(e) => return (fail(report, upload_error(&e, file.path(), &job.name)), rows),

@@ -36,6 +36,20 @@ pub enum VideoError {
         /// The codec found.
         codec: String,
     },
+    /// A format only FFmpeg reads, on a machine without FFmpeg.
+    #[error(
+        "{path}: {what}; Ferrite decodes H.264 (AVC) in MP4/MOV by itself and reads other \
+         formats through FFmpeg, which this machine does not have: install it (apt-get install \
+         ffmpeg, brew install ffmpeg, winget install ffmpeg) or point FERRITE_FFMPEG and \
+         FERRITE_FFPROBE at its programs, or convert the file: ffmpeg -i INPUT -c:v libx264 -an \
+         OUTPUT.mp4"
+    )]
+    NeedsFfmpeg {
+        /// The video file.
+        path: PathBuf,
+        /// The format found, in words.
+        what: String,
+    },
     /// A video could not be written.
     #[error("{path}: cannot write the video ({reason})")]
     Write {

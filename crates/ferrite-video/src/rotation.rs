@@ -30,6 +30,17 @@ impl Rotation {
         }
     }
 
+    /// The quarter turn nearest `degrees` clockwise (multiples of 90 only; anything else counts
+    /// as none).
+    pub fn from_degrees(degrees: u32) -> Rotation {
+        match degrees % 360 {
+            90 => Rotation::R90,
+            180 => Rotation::R180,
+            270 => Rotation::R270,
+            _ => Rotation::R0,
+        }
+    }
+
     /// Degrees clockwise.
     pub fn degrees(self) -> u32 {
         match self {

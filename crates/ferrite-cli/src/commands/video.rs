@@ -13,7 +13,7 @@ use ferrite_data::NUM_CLASSES;
 use ferrite_eval::{draw_boxes, plot_timeline, LabelledBox, TrackSeries};
 use ferrite_infer::{DetectorConfig, EmotionModel, PredictOptions, Predictor};
 use ferrite_video::{
-    csv_header, write_csv_error, write_csv_rows, FaceRow, FrameSampler, Mp4Video, TrackerConfig,
+    csv_header, write_csv_error, write_csv_rows, FaceRow, FrameSampler, TrackerConfig, Video,
     VideoAnalyzer, VideoFrame, VideoReport, VideoWriter,
 };
 
@@ -33,7 +33,8 @@ pub enum Format {
 /// Arguments of `ferrite video`.
 #[derive(Args)]
 pub struct VideoArgs {
-    /// Video files (MP4 or MOV with H.264).
+    /// Video files: MP4 or MOV with H.264 (read by Ferrite itself), or any format FFmpeg reads
+    /// (WebM, MKV, AVI, HEVC, GIF, ...) when the machine has FFmpeg.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
     #[command(flatten)]
@@ -174,7 +175,7 @@ fn analyse(
 ) -> anyhow::Result<VideoReport> {
     let file = input.display().to_string();
     let mut report = VideoReport::new(file.clone());
-    let mut video = match Mp4Video::open(input) {
+    let mut video = match Video::open(input) {
         Ok(video) => video,
         Err(e) => return failed(report, e.to_string(), args.format, out),
     };
