@@ -271,12 +271,18 @@ fn analyse(
         };
         done += 1;
         if sampler.take(frame.time_s) {
-            rows.extend(analyzer.analyze(&frame));
-            report.frames_analysed += 1;
+            for analysed in analyzer.push(frame) {
+                rows.extend(analysed.rows);
+                report.frames_analysed += 1;
+            }
         }
         if done.is_multiple_of(10) {
             progress(done, total);
         }
+    }
+    for analysed in analyzer.finish() {
+        rows.extend(analysed.rows);
+        report.frames_analysed += 1;
     }
     report.tracks = analyzer.summary();
     (report, rows)

@@ -63,12 +63,39 @@ struct TrackTotals {
     probability_sums: [f64; NUM_CLASSES],
 }
 
+/// A frame whose faces are located and wait to be classified with those of the next frames.
+struct Located {
+    frame: VideoFrame,
+    /// Each face's track and box.
+    faces: Vec<(usize, Detection)>,
+    /// Each face's 48x48 crop.
+    crops: Vec<Vec<u8>>,
+    detected: bool,
+}
+
+/// An analysed frame and its faces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysedFrame {
+    /// The frame.
+    pub frame: VideoFrame,
+    /// Its faces, by track.
+    pub rows: Vec<FaceRow>,
+}
+
 /// Analyses the frames of one video, in order.
+///
+/// Where faces are depends only on the detector and the tracker, not on their emotions, so the
+/// faces of the frames between two detection rounds are located first and classified together
+/// in one engine call when the next round starts ([`VideoAnalyzer::push`]): batched, the
+/// engine classifies several times more faces a second than one frame's two or three at a
+/// time. Tracks are smoothed in frame order as the rows come out.
 pub struct VideoAnalyzer<'a> {
     model: &'a EmotionModel,
     options: PredictOptions,
     tracker: Tracker,
     frames_until_detection: usize,
+    /// Located frames not yet classified (at most a detection interval's).
+    waiting: Vec<Located>,
     totals: BTreeMap<usize, TrackTotals>,
 }
 
@@ -87,56 +114,118 @@ impl<'a> VideoAnalyzer<'a> {
             options,
             tracker: Tracker::new(tracking),
             frames_until_detection: 0,
+            waiting: Vec::new(),
             totals: BTreeMap::new(),
         })
     }
 
-    /// The faces of `frame`, classified and smoothed.
+    /// Takes the next frame: its faces are located now and classified with those of the frames
+    /// up to the next detection round. Returns the frames that are done, in order (none, or
+    /// those since the last round when this frame starts a new one); [`VideoAnalyzer::finish`]
+    /// gives the rest.
+    pub fn push(&mut self, frame: VideoFrame) -> Vec<AnalysedFrame> {
+        if let Some((faces, crops)) = self.carry(&frame) {
+            self.waiting.push(Located {
+                frame,
+                faces,
+                crops,
+                detected: false,
+            });
+            return Vec::new();
+        }
+        // A detection round may end tracks: the frames before it are finished first.
+        let done = self.classify_waiting();
+        let (faces, crops) = self.detect(&frame);
+        self.waiting.push(Located {
+            frame,
+            faces,
+            crops,
+            detected: true,
+        });
+        done
+    }
+
+    /// The frames still waiting, classified (call after the last frame).
+    pub fn finish(&mut self) -> Vec<AnalysedFrame> {
+        self.classify_waiting()
+    }
+
+    /// One frame analysed at once (a live stream, where each frame is answered before the next
+    /// comes): its faces, classified and smoothed. Not to be mixed with [`VideoAnalyzer::push`].
     pub fn analyze(&mut self, frame: &VideoFrame) -> Vec<FaceRow> {
-        let (faces, crops, detected) = self.locate(frame);
-        let refs: Vec<&[u8]> = crops.iter().map(Vec::as_slice).collect();
-        let probabilities = self.model.classify(&refs, self.options.tta);
-        let (w, h) = frame.gray.dimensions();
-        faces
+        let mut done = self.push(frame.clone());
+        done.extend(self.finish());
+        done.pop().map(|f| f.rows).unwrap_or_default()
+    }
+
+    /// The waiting frames' faces in one engine call, then each frame's rows in order.
+    fn classify_waiting(&mut self) -> Vec<AnalysedFrame> {
+        let waiting = std::mem::take(&mut self.waiting);
+        let crops: Vec<&[u8]> = waiting
+            .iter()
+            .flat_map(|l| l.crops.iter().map(Vec::as_slice))
+            .collect();
+        let mut probabilities = self.model.classify(&crops, self.options.tta).into_iter();
+        waiting
             .into_iter()
-            .zip(probabilities)
-            .map(|((track, d), p)| {
-                let smoothed = self.tracker.smooth(track, &p);
-                let row = FaceRow {
-                    frame: frame.index,
-                    time_s: frame.time_s,
-                    track,
-                    bbox: FaceBox::clipped(&d, w, h),
-                    probabilities: p,
-                    label: top(&p),
-                    smoothed,
-                    smoothed_label: top(&smoothed),
-                    detected,
-                };
-                self.count(&row);
-                row
+            .map(|located| {
+                let (w, h) = located.frame.gray.dimensions();
+                let rows = located
+                    .faces
+                    .iter()
+                    .map(|&(track, d)| {
+                        let p = probabilities.next().expect("one result per face");
+                        let smoothed = self.tracker.smooth(track, &p);
+                        let row = FaceRow {
+                            frame: located.frame.index,
+                            time_s: located.frame.time_s,
+                            track,
+                            bbox: FaceBox::clipped(&d, w, h),
+                            probabilities: p,
+                            label: top(&p),
+                            smoothed,
+                            smoothed_label: top(&smoothed),
+                            detected: located.detected,
+                        };
+                        self.count(&row);
+                        row
+                    })
+                    .collect();
+                AnalysedFrame {
+                    frame: located.frame,
+                    rows,
+                }
             })
             .collect()
     }
 
-    /// The faces of `frame`: carried from the last frame while they stay put, else detected.
-    /// Returns each face's track and box, its 48x48 crop, and whether the detector ran.
+    /// The faces of `frame` carried from the last frame, if it is not a detection round and
+    /// every carried face still looks like the face last detected in its track.
     #[allow(clippy::type_complexity)]
-    fn locate(&mut self, frame: &VideoFrame) -> (Vec<(usize, Detection)>, Vec<Vec<u8>>, bool) {
+    fn carry(&mut self, frame: &VideoFrame) -> Option<(Vec<(usize, Detection)>, Vec<Vec<u8>>)> {
+        if self.frames_until_detection == 0 {
+            return None;
+        }
+        self.frames_until_detection -= 1;
+        let framing = self.options.framing;
+        let carried = self.tracker.in_view();
+        let crops: Vec<Vec<u8>> = carried
+            .iter()
+            .map(|(_, d)| crop_face(&frame.gray, &framing.frame(d)))
+            .collect();
+        let changed = carried
+            .iter()
+            .zip(&crops)
+            .any(|((id, _), face)| self.tracker.face_changed(*id, face));
+        (!changed).then_some((carried, crops))
+    }
+
+    /// A detection round on `frame`: detections matched to tracks, faces the detector missed
+    /// kept while they still look the same. Each face's track and box, and its crop.
+    #[allow(clippy::type_complexity)]
+    fn detect(&mut self, frame: &VideoFrame) -> (Vec<(usize, Detection)>, Vec<Vec<u8>>) {
         let framing = self.options.framing;
         let crop = |d: &Detection| crop_face(&frame.gray, &framing.frame(d));
-        if self.frames_until_detection > 0 {
-            self.frames_until_detection -= 1;
-            let carried = self.tracker.in_view();
-            let crops: Vec<Vec<u8>> = carried.iter().map(|(_, d)| crop(d)).collect();
-            let changed = carried
-                .iter()
-                .zip(&crops)
-                .any(|((id, _), face)| self.tracker.face_changed(*id, face));
-            if !changed {
-                return (carried, crops, false);
-            }
-        }
         let mut detections = detect_faces(&frame.gray, &self.options.detector);
         detections.sort_by(|a, b| a.x.total_cmp(&b.x));
         let ids = self.tracker.observe(&detections);
@@ -159,7 +248,7 @@ impl<'a> VideoAnalyzer<'a> {
         order.sort_by_key(|&i| faces[i].0);
         let faces = order.iter().map(|&i| faces[i]).collect();
         let crops = order.iter().map(|&i| crops[i].clone()).collect();
-        (faces, crops, true)
+        (faces, crops)
     }
 
     fn count(&mut self, row: &FaceRow) {

@@ -27,7 +27,7 @@ mod source;
 mod track;
 mod writer;
 
-pub use analyze::{FaceRow, TrackSummary, VideoAnalyzer};
+pub use analyze::{AnalysedFrame, FaceRow, TrackSummary, VideoAnalyzer};
 pub use error::VideoError;
 pub use ffmpeg::{Ffmpeg, FfmpegVideo};
 pub use mp4_video::{Mp4Video, VideoFrame, VideoInfo};

@@ -76,7 +76,26 @@ fn two_faces_keep_their_tracks_across_a_video() {
     let mut analyzer = VideoAnalyzer::new(&model, PredictOptions::default(), tracking).unwrap();
     let mut rows = Vec::new();
     for frame in Mp4Video::open(&path).unwrap() {
-        rows.extend(analyzer.analyze(&frame.unwrap()));
+        for done in analyzer.push(frame.unwrap()) {
+            rows.extend(done.rows);
+        }
+    }
+    rows.extend(analyzer.finish().into_iter().flat_map(|done| done.rows));
+    // Frames classified together between detection rounds give what one frame at a time gives.
+    let mut one_by_one = VideoAnalyzer::new(&model, PredictOptions::default(), tracking).unwrap();
+    let single: Vec<_> = Mp4Video::open(&path)
+        .unwrap()
+        .flat_map(|frame| one_by_one.analyze(&frame.unwrap()))
+        .collect();
+    assert_eq!(single.len(), rows.len());
+    for (a, b) in single.iter().zip(&rows) {
+        assert_eq!(
+            (a.frame, a.track, a.bbox, a.detected),
+            (b.frame, b.track, b.bbox, b.detected)
+        );
+        for (p, q) in a.smoothed.iter().zip(&b.smoothed) {
+            assert!((p - q).abs() < 1e-4, "{a:?} vs {b:?}");
+        }
     }
     // Two faces in every frame, the left one always track 1.
     assert_eq!(rows.len(), 24, "{rows:?}");

@@ -13,8 +13,8 @@ use ferrite_data::NUM_CLASSES;
 use ferrite_eval::{draw_boxes, plot_timeline, LabelledBox, TrackSeries};
 use ferrite_infer::{DetectorConfig, EmotionModel, PredictOptions, Predictor};
 use ferrite_video::{
-    csv_header, write_csv_error, write_csv_rows, FaceRow, FrameSampler, TrackerConfig, Video,
-    VideoAnalyzer, VideoFrame, VideoReport, VideoWriter,
+    csv_header, write_csv_error, write_csv_rows, AnalysedFrame, FaceRow, FrameSampler,
+    TrackerConfig, Video, VideoAnalyzer, VideoFrame, VideoReport, VideoWriter,
 };
 
 use super::model_arg::ModelArg;
@@ -184,37 +184,43 @@ fn analyse(
     let mut analyzer =
         VideoAnalyzer::new(predictor.model(), options, tracking).map_err(anyhow::Error::msg)?;
     let bar = progress_bar(u64::from(info.frames), &file);
-    let mut annotated = match (&args.out, args.annotate) {
+    let annotated = match (&args.out, args.annotate) {
         (Some(dir), true) => Some(Annotated::create(dir, input, info.width, info.height)?),
         _ => None,
     };
-    let mut timeline = Timeline::default();
+    let mut outputs = Outputs {
+        file: file.clone(),
+        format: args.format,
+        annotated,
+        timeline: Timeline::default(),
+        frames_analysed: 0,
+    };
     let mut sampler = FrameSampler::new(args.fps).map_err(anyhow::Error::msg)?;
+    let mut stopped = None;
     for frame in video.by_ref() {
         let frame = match frame {
             Ok(frame) => frame,
             Err(e) => {
-                bar.finish_and_clear();
-                report.tracks = analyzer.summary();
-                return failed(report, e.to_string(), args.format, out);
+                stopped = Some(e.to_string());
+                break;
             }
         };
         bar.inc(1);
         if !sampler.take(frame.time_s) {
             continue;
         }
-        let rows = analyzer.analyze(&frame);
-        report.frames_analysed += 1;
-        if let Some(annotated) = &mut annotated {
-            annotated.push(&frame, &rows)?;
-        }
-        timeline.add(&rows);
-        if args.format == Format::Csv {
-            bar.suspend(|| write_csv_rows(out, &file, &rows))?;
-        }
+        let done = analyzer.push(frame);
+        bar.suspend(|| outputs.take(done, out))?;
     }
+    // The frames analysed before a decoding error are reported too.
+    outputs.take(analyzer.finish(), out)?;
     bar.finish_and_clear();
+    report.frames_analysed = outputs.frames_analysed;
     report.tracks = analyzer.summary();
+    if let Some(error) = stopped {
+        return failed(report, error, args.format, out);
+    }
+    let (annotated, timeline) = (outputs.annotated, outputs.timeline);
     if let Some(annotated) = annotated {
         let last = args
             .fps
@@ -225,6 +231,31 @@ fn analyse(
         timeline.save(dir, input, info.duration_s)?;
     }
     Ok(report)
+}
+
+/// Where the analysed frames of one video go: CSV rows, the timeline, the annotated copy.
+struct Outputs {
+    file: String,
+    format: Format,
+    annotated: Option<Annotated>,
+    timeline: Timeline,
+    frames_analysed: usize,
+}
+
+impl Outputs {
+    fn take(&mut self, done: Vec<AnalysedFrame>, out: &mut impl Write) -> anyhow::Result<()> {
+        for AnalysedFrame { frame, rows } in done {
+            self.frames_analysed += 1;
+            if let Some(annotated) = &mut self.annotated {
+                annotated.push(&frame, &rows)?;
+            }
+            self.timeline.add(&rows);
+            if self.format == Format::Csv {
+                write_csv_rows(out, &self.file, &rows)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// An annotated copy of a video being written.
