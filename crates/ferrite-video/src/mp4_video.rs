@@ -58,6 +58,8 @@ pub struct Mp4Video {
     info: VideoInfo,
     /// The next sample to read (1-based).
     next_sample: u32,
+    /// The stream reorders frames (B-frames), which OpenH264 does not decode.
+    b_frames: bool,
     /// Presentation times of samples sent to the decoder and not yet out of it: a decoder
     /// emits frames in presentation order, so each frame takes the earliest.
     pending_times: BinaryHeap<Reverse<u64>>,
@@ -115,6 +117,9 @@ impl Mp4Video {
             _ => (w, h),
         };
         let frames = track.sample_count();
+        // Composition offsets (a `ctts` box) mean frames are shown in another order than they
+        // are decoded: B-frames.
+        let b_frames = track.trak.mdia.minf.stbl.ctts.is_some();
         let duration_s = track.duration().as_secs_f64();
         let info = VideoInfo {
             width,
@@ -144,6 +149,7 @@ impl Mp4Video {
             decoder,
             info,
             next_sample: 1,
+            b_frames,
             pending_times: BinaryHeap::new(),
             emitted: 0,
             flushed: None,
@@ -156,11 +162,24 @@ impl Mp4Video {
         &self.info
     }
 
+    /// Whether the stream has B-frames (frames decoded in another order than shown), which
+    /// OpenH264 does not decode: most encoders' Main and High profiles use them.
+    pub fn has_b_frames(&self) -> bool {
+        self.b_frames
+    }
+
     fn decode_error(&self, sample: u32, reason: impl ToString) -> VideoError {
+        let mut reason = reason.to_string();
+        if self.b_frames {
+            reason.push_str(
+                "; the stream has B-frames, which OpenH264 does not decode: with FFmpeg \
+                 installed Ferrite reads it through FFmpeg",
+            );
+        }
         VideoError::Decode {
             path: self.path.clone(),
             sample,
-            reason: reason.to_string(),
+            reason,
         }
     }
 

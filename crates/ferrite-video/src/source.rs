@@ -1,6 +1,7 @@
 //! A video file, read by whichever decoder fits it: Ferrite's own for H.264 in MP4/MOV (nothing
-//! to install), FFmpeg for everything else when the machine has it; without FFmpeg, other
-//! formats are refused with a message that names the format and how to get FFmpeg.
+//! to install), FFmpeg for everything else when the machine has it (and for H.264 with
+//! B-frames, which OpenH264 does not decode); without FFmpeg, other formats are refused with a
+//! message that names the format and how to get FFmpeg.
 
 use std::path::Path;
 
@@ -25,6 +26,11 @@ impl Video {
     /// [`Video::open`] with FFmpeg given (`None`: as on a machine without it).
     pub fn open_with(path: &Path, ffmpeg: Option<&Ffmpeg>) -> Result<Video, VideoError> {
         let refused = match Mp4Video::open(path) {
+            // OpenH264 does not decode B-frames: FFmpeg does, where it is.
+            Ok(video) if video.has_b_frames() && ffmpeg.is_some() => {
+                let ffmpeg = ffmpeg.expect("checked just above");
+                return FfmpegVideo::open(ffmpeg, path).map(Video::Ffmpeg);
+            }
             Ok(video) => return Ok(Video::Mp4(Box::new(video))),
             Err(e @ (VideoError::Codec { .. } | VideoError::Container { .. })) => e,
             Err(e) => return Err(e),

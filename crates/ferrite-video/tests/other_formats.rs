@@ -98,6 +98,47 @@ fn webm_is_read_through_ffmpeg_with_the_stream_times() {
         assert!(mean_difference(&frame.gray, original) < 10.0);
     }
 
+    // H.264 with B-frames (x264's High profile): OpenH264 does not decode them, so the video
+    // goes through FFmpeg where it is, and without it stops where they start, saying why.
+    let high = dir.path().join("high.mp4");
+    let status = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=25",
+        ])
+        .args([
+            "-t",
+            "1",
+            "-c:v",
+            "libx264",
+            "-profile:v",
+            "high",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .arg(&high)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let video = Video::open_with(&high, Some(&ffmpeg)).unwrap();
+    assert!(matches!(video, Video::Ffmpeg(_)));
+    assert_eq!(video.collect::<Result<Vec<_>, _>>().unwrap().len(), 25);
+    let video = Video::open_with(&high, None).unwrap();
+    let outcome: Result<Vec<_>, _> = video.collect();
+    let err = outcome
+        .err()
+        .expect("OpenH264 stops at the first B-frame")
+        .to_string();
+    assert!(
+        err.contains("high.mp4") && err.contains("B-frames"),
+        "{err}"
+    );
+
     // What FFmpeg cannot read either is one clear error naming the file.
     let text = dir.path().join("notes.webm");
     std::fs::write(&text, b"not a video at all").unwrap();
