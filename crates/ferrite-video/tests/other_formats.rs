@@ -131,8 +131,7 @@ fn webm_is_read_through_ffmpeg_with_the_stream_times() {
     let video = Video::open_with(&high, None).unwrap();
     let outcome: Result<Vec<_>, _> = video.collect();
     let err = outcome
-        .err()
-        .expect("OpenH264 stops at the first B-frame")
+        .expect_err("OpenH264 stops at the first B-frame")
         .to_string();
     assert!(
         err.contains("high.mp4") && err.contains("B-frames"),
