@@ -122,6 +122,18 @@ fn faces_list<'py>(py: Python<'py>, report: &ImageReport) -> PyResult<Bound<'py,
     PyList::new(py, faces)
 }
 
+/// Detector and TTA options from the Python arguments.
+fn predict_options(tta: bool, min_face: u32) -> PredictOptions {
+    PredictOptions {
+        tta,
+        detector: DetectorConfig {
+            min_face,
+            ..DetectorConfig::default()
+        },
+        ..PredictOptions::default()
+    }
+}
+
 fn model_source(model: &str) -> PyResult<ModelSource> {
     model.parse().map_err(FerriteError::new_err)
 }
@@ -142,14 +154,7 @@ impl Predictor {
     #[pyo3(signature = (model = "accurate", tta = false, min_face = 40))]
     fn new(py: Python<'_>, model: &str, tta: bool, min_face: u32) -> PyResult<Predictor> {
         let source = model_source(model)?;
-        let options = PredictOptions {
-            tta,
-            detector: DetectorConfig {
-                min_face,
-                ..DetectorConfig::default()
-            },
-            ..PredictOptions::default()
-        };
+        let options = predict_options(tta, min_face);
         let inner = py
             .detach(|| {
                 let model = EmotionModel::from_source(&source).map_err(|e| e.to_string())?;
@@ -275,14 +280,7 @@ fn analyze_video<'py>(
         smoothing,
         ..TrackerConfig::default()
     };
-    let options = PredictOptions {
-        tta,
-        detector: DetectorConfig {
-            min_face,
-            ..DetectorConfig::default()
-        },
-        ..PredictOptions::default()
-    };
+    let options = predict_options(tta, min_face);
     let rows = py
         .detach(|| {
             let model = EmotionModel::from_source(&source).map_err(|e| e.to_string())?;

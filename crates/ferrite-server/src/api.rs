@@ -104,22 +104,13 @@ pub async fn predict(
     Query(query): Query<PredictQuery>,
     request: Request,
 ) -> Result<Json<Vec<ImageReport>>, ApiError> {
-    let mut options = PredictOptions {
-        tta: query.tta,
+    let (options, model) = state
+        .request_options(query.tta, query.min_face, query.model.as_deref())
+        .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
+    let options = PredictOptions {
         whole_image: query.whole_image,
-        ..*state.predictor.options()
+        ..options
     };
-    if let Some(min_face) = query.min_face {
-        options.detector.min_face = min_face;
-    }
-    options
-        .detector
-        .validate()
-        .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
-    let model = state
-        .models
-        .choose(query.model.as_deref())
-        .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
     let images = uploads(request, "image").await?;
     let pending = state
         .pool
@@ -181,17 +172,8 @@ pub async fn live(
             "a session id is 1-64 letters, digits, `-` or `_`",
         ));
     }
-    let mut options = *state.predictor.options();
-    if let Some(min_face) = query.min_face {
-        options.detector.min_face = min_face;
-    }
-    options
-        .detector
-        .validate()
-        .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
-    let model = state
-        .models
-        .choose(query.model.as_deref())
+    let (options, model) = state
+        .request_options(false, query.min_face, query.model.as_deref())
         .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
     let (_, bytes) = uploads(request, "image").await?.remove(0);
     let pending = state

@@ -21,7 +21,7 @@ use axum::extract::{DefaultBodyLimit, Path};
 use axum::routing::{get, post};
 use axum::Router;
 
-use ferrite_infer::Predictor;
+use ferrite_infer::{PredictOptions, Predictor};
 
 pub use access::AccessPolicy;
 pub use error::ApiError;
@@ -66,6 +66,27 @@ impl AppState {
             predictor,
             eda: eda::start(data),
         }
+    }
+}
+
+impl AppState {
+    /// A request's options: the served ones with its `tta` and `min_face`, and the model its
+    /// `?model=` names; the message names the bad parameter.
+    pub(crate) fn request_options(
+        &self,
+        tta: bool,
+        min_face: Option<u32>,
+        model: Option<&str>,
+    ) -> Result<(PredictOptions, ModelChoice), String> {
+        let mut options = PredictOptions {
+            tta,
+            ..*self.predictor.options()
+        };
+        if let Some(min_face) = min_face {
+            options.detector.min_face = min_face;
+        }
+        options.detector.validate()?;
+        Ok((options, self.models.choose(model)?))
     }
 }
 

@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-use ferrite_infer::PredictOptions;
 use ferrite_video::{csv_header, write_csv_error, write_csv_rows, FrameSampler, TrackerConfig};
 
 use crate::api::uploads;
@@ -48,19 +47,13 @@ impl VideoQuery {
         };
         tracking.validate()?;
         FrameSampler::new(self.fps)?;
-        let mut options = PredictOptions {
-            tta: self.tta,
-            ..*state.predictor.options()
-        };
-        if let Some(min_face) = self.min_face {
-            options.detector.min_face = min_face;
-        }
-        options.detector.validate()?;
+        let (options, model) =
+            state.request_options(self.tta, self.min_face, self.model.as_deref())?;
         Ok(VideoSettings {
             options,
             tracking,
             fps: self.fps,
-            model: state.models.choose(self.model.as_deref())?,
+            model,
         })
     }
 }

@@ -468,34 +468,46 @@ fn video_app(video: VideoConfig) -> axum::Router {
     router(state, 1 << 20, AccessPolicy::loopback())
 }
 
-/// Posts `body` to `uri` and polls the job until it is done; returns its status JSON.
-async fn analysed(app: &axum::Router, uri: &str, body: Vec<u8>) -> serde_json::Value {
-    let (status, bytes) = send(app.clone(), post(uri, "video/mp4", body)).await;
+/// Posts `body` (as `content_type`) to `uri`, then polls the job until it is done; returns its
+/// id and its final status JSON.
+async fn analysed_as(
+    app: &axum::Router,
+    uri: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (String, serde_json::Value) {
+    let (status, bytes) = send(app.clone(), post(uri, content_type, body)).await;
     assert_eq!(
         status,
         StatusCode::ACCEPTED,
         "{}",
         String::from_utf8_lossy(&bytes)
     );
-    let url = json(&bytes)["status_url"].as_str().unwrap().to_string();
+    let id = json(&bytes)["id"].as_str().unwrap().to_string();
     for _ in 0..600 {
-        let (status, bytes) =
-            send(app.clone(), Request::get(&url).body(Body::empty()).unwrap()).await;
+        let request = Request::get(format!("/api/video/{id}"))
+            .body(Body::empty())
+            .unwrap();
+        let (status, bytes) = send(app.clone(), request).await;
         assert_eq!(status, StatusCode::OK);
         let job = json(&bytes);
         if job["status"] == "done" {
-            return job;
+            return (id, job);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the video job did not finish in 30 s");
 }
 
+async fn analysed(app: &axum::Router, uri: &str, body: Vec<u8>) -> (String, serde_json::Value) {
+    analysed_as(app, uri, "video/mp4", body).await
+}
+
 #[tokio::test]
 async fn videos_are_queued_analysed_and_reported() {
     let app = video_app(VideoConfig::default());
     let clip = faceless_mp4(10);
-    let job = analysed(&app, "/api/video", clip.clone()).await;
+    let (_, job) = analysed(&app, "/api/video", clip.clone()).await;
     let report = &job["result"]["report"];
     assert_eq!(report["file"], "upload");
     assert_eq!(report["width"], 160);
@@ -504,11 +516,11 @@ async fn videos_are_queued_analysed_and_reported() {
     assert!(report.get("error").is_none(), "{report}");
 
     // Sampling by time stamps: 10 frames at 25 frames/s are 0.4 s; at 5 a second, 2 frames.
-    let job = analysed(&app, "/api/video?fps=5&model=accurate", clip.clone()).await;
+    let (id, job) = analysed(&app, "/api/video?fps=5&model=accurate", clip).await;
     assert_eq!(job["result"]["report"]["frames_analysed"], 2);
 
     // The CSV of a finished job, then the job forgotten.
-    let url = format!("/api/video/{}", job_id(&app, clip).await);
+    let url = format!("/api/video/{id}");
     let (status, bytes) = send(
         app.clone(),
         Request::get(format!("{url}/csv"))
@@ -532,26 +544,6 @@ async fn videos_are_queued_analysed_and_reported() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
-/// Posts `clip`, waits for its job to finish, and returns the job's id.
-async fn job_id(app: &axum::Router, clip: Vec<u8>) -> String {
-    let (_, bytes) = send(app.clone(), post("/api/video", "video/mp4", clip)).await;
-    let id = json(&bytes)["id"].as_str().unwrap().to_string();
-    for _ in 0..600 {
-        let (_, bytes) = send(
-            app.clone(),
-            Request::get(format!("/api/video/{id}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-        if json(&bytes)["status"] == "done" {
-            return id;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the video job did not finish in 30 s");
-}
-
 #[tokio::test]
 async fn bad_videos_and_settings_are_named() {
     let app = video_app(VideoConfig {
@@ -560,55 +552,21 @@ async fn bad_videos_and_settings_are_named() {
     });
     // Not a video: the job ends with an error that names the upload, not the temporary file.
     let (ct, body) = multipart(&[("video", "notes.mp4", b"not a video at all")]);
-    let (status, bytes) = send(app.clone(), post("/api/video", &ct, body)).await;
-    assert_eq!(status, StatusCode::ACCEPTED);
-    let id = json(&bytes)["id"].as_str().unwrap().to_string();
-    let mut error = String::new();
-    for _ in 0..200 {
-        let (_, bytes) = send(
-            app.clone(),
-            Request::get(format!("/api/video/{id}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-        let job = json(&bytes);
-        if job["status"] == "done" {
-            error = job["result"]["report"]["error"]
-                .as_str()
-                .unwrap()
-                .to_string();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let (_, job) = analysed_as(&app, "/api/video", &ct, body).await;
+    let error = job["result"]["report"]["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(
         error.contains("notes.mp4") && !error.contains("ferrite-upload-"),
         "{error}"
     );
 
-    // A truncated video: the frames before the cut are analysed, then the error says so.
+    // A truncated video: the error says where it stopped.
     let clip = faceless_mp4(20);
     let cut = clip[..clip.len() * 2 / 3].to_vec();
-    let (_, bytes) = send(app.clone(), post("/api/video", "video/mp4", cut)).await;
-    let id = json(&bytes)["id"].as_str().unwrap().to_string();
-    let mut report = serde_json::Value::Null;
-    for _ in 0..400 {
-        let (_, bytes) = send(
-            app.clone(),
-            Request::get(format!("/api/video/{id}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-        let job = json(&bytes);
-        if job["status"] == "done" {
-            report = job["result"]["report"].clone();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert!(report["error"].is_string(), "{report}");
+    let (_, job) = analysed(&app, "/api/video", cut).await;
+    assert!(job["result"]["report"]["error"].is_string(), "{job}");
 
     for uri in [
         "/api/video?fps=0",
