@@ -15,7 +15,9 @@ use rand::Rng;
 use serde::Serialize;
 
 use ferrite_infer::PredictOptions;
-use ferrite_video::{FaceRow, FrameSampler, TrackerConfig, Video, VideoAnalyzer, VideoReport};
+use ferrite_video::{
+    AnalysedFrame, FaceRow, FrameSampler, TrackerConfig, Video, VideoAnalyzer, VideoReport,
+};
 
 use crate::models::{ModelChoice, ModelSet};
 
@@ -271,21 +273,22 @@ fn analyse(
         };
         done += 1;
         if sampler.take(frame.time_s) {
-            for analysed in analyzer.push(frame) {
-                rows.extend(analysed.rows);
-                report.frames_analysed += 1;
-            }
+            let analysed = analyzer.push(frame);
+            keep(&mut report, &mut rows, analysed);
         }
         if done.is_multiple_of(10) {
             progress(done, total);
         }
     }
-    for analysed in analyzer.finish() {
-        rows.extend(analysed.rows);
-        report.frames_analysed += 1;
-    }
+    keep(&mut report, &mut rows, analyzer.finish());
     report.tracks = analyzer.summary();
     (report, rows)
+}
+
+/// Counts the analysed frames and keeps their rows.
+fn keep(report: &mut VideoReport, rows: &mut Vec<FaceRow>, analysed: Vec<AnalysedFrame>) {
+    report.frames_analysed += analysed.len();
+    rows.extend(analysed.into_iter().flat_map(|f| f.rows));
 }
 
 fn temporary_copy(bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {

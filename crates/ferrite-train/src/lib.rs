@@ -14,6 +14,7 @@ mod config;
 mod error;
 mod learner;
 mod plan;
+mod progress;
 mod provenance;
 mod record;
 mod run;

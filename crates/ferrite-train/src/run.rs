@@ -18,6 +18,7 @@ use crate::batches::{augmented_batch, count_correct, validate};
 use crate::checkpoint::{self, RunState};
 use crate::learner::{new_learner, Learner, LossSpec, SoftTargets};
 use crate::plan::replanned_epochs;
+use crate::progress::tenth_crossed;
 use crate::provenance::hardware;
 use crate::record::{model_card, write_history, RunFacts};
 use crate::teacher::Teacher;
@@ -424,17 +425,12 @@ fn start_from(
 /// Without a terminal (a log file, a background run) the bar is hidden: a plain line every
 /// tenth of the epoch says how far it is, how fast it goes and when it ends.
 fn log_progress(bar: &ProgressBar, epoch: usize, epochs: usize, images: usize) {
-    let (done, len) = (bar.position(), bar.length().unwrap_or(0));
-    let tenth = (len / 10).max(1);
-    if !bar.is_hidden() || done % tenth != 0 || done == len {
-        return;
+    if let Some((done, len, elapsed, left)) = tenth_crossed(bar, 1) {
+        println!(
+            "Epoch {epoch}/{epochs}: step {done}/{len}, {:.0} img/s, {left:.0}s left",
+            images as f64 / elapsed.max(1e-9)
+        );
     }
-    let elapsed = bar.elapsed().as_secs_f64();
-    println!(
-        "Epoch {epoch}/{epochs}: step {done}/{len}, {:.0} img/s, {:.0}s left",
-        images as f64 / elapsed.max(1e-9),
-        elapsed / done as f64 * (len - done) as f64
-    );
 }
 
 fn progress_bar(steps: u64, epoch: usize, epochs: usize) -> ProgressBar {

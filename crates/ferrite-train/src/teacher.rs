@@ -8,6 +8,7 @@ use ferrite_data::{face_to_input, Dataset, FACE_PIXELS, FACE_SIZE, NUM_CLASSES};
 use ferrite_engine::Network;
 use ferrite_model::{Distillation, TeacherTargets};
 
+use crate::progress::tenth_crossed;
 use crate::TrainError;
 
 /// Faces per teacher call when precomputing clean targets.
@@ -85,7 +86,12 @@ fn clean_logits(net: &Network, set: &Dataset) -> Vec<f32> {
         let (a, b) = logits.split_at(n * NUM_CLASSES);
         out.extend(a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)));
         bar.inc(n as u64);
-        log_tenth(&bar, n as u64);
+        if let Some((done, len, elapsed, left)) = tenth_crossed(&bar, n as u64) {
+            println!(
+                "teacher targets: {done}/{len} faces, {:.0} faces/s, {left:.0}s left",
+                done as f64 / elapsed.max(1e-9)
+            );
+        }
     }
     bar.finish_and_clear();
     println!(
@@ -94,21 +100,6 @@ fn clean_logits(net: &Network, set: &Dataset) -> Vec<f32> {
         started.elapsed().as_secs_f64()
     );
     out
-}
-
-/// Without a terminal the bar is hidden: a line each time another tenth of the faces is done.
-fn log_tenth(bar: &ProgressBar, step: u64) {
-    let (done, len) = (bar.position(), bar.length().unwrap_or(0));
-    let tenth = (len / 10).max(1);
-    if !bar.is_hidden() || done == len || done / tenth == (done - step) / tenth {
-        return;
-    }
-    let elapsed = bar.elapsed().as_secs_f64();
-    println!(
-        "teacher targets: {done}/{len} faces, {:.0} faces/s, {:.0}s left",
-        done as f64 / elapsed.max(1e-9),
-        elapsed / done as f64 * (len - done) as f64
-    );
 }
 
 /// `face` mirrored left to right into `out` (both 48x48, row-major).
