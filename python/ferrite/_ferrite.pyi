@@ -1,7 +1,7 @@
 """Type stubs of Ferrite's native module."""
 
 from os import PathLike
-from typing import Iterable, Optional, Sequence, TypedDict, Union
+from typing import Iterable, Literal, Optional, TypedDict, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +27,14 @@ class Predictor:
     @property
     def model(self) -> str: ...
     def predict(self, image: ImageInput) -> list[Face]: ...
-    def predict_batch(self, images: Iterable[ImageInput]) -> list[list[Face]]: ...
+    @overload
+    def predict_batch(
+        self, images: Iterable[ImageInput], return_errors: Literal[False] = False
+    ) -> list[list[Face]]: ...
+    @overload
+    def predict_batch(
+        self, images: Iterable[ImageInput], return_errors: Literal[True]
+    ) -> list[Union[list[Face], FerriteError]]: ...
     def classify_faces(self, faces: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]: ...
 
 def analyze_video(
@@ -38,4 +45,8 @@ def analyze_video(
     smoothing: float = 0.3,
     min_face: int = 40,
     tta: bool = False,
-) -> list[dict[str, Union[str, int, float]]]: ...
+    partial: bool = False,
+) -> Union[
+    list[dict[str, Union[str, int, float]]],
+    tuple[list[dict[str, Union[str, int, float]]], Optional[str]],
+]: ...

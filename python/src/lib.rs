@@ -18,7 +18,7 @@ use ferrite_infer::{
     decode_file, decode_image, DetectorConfig, EmotionModel, FaceReport, ImageReport, ModelSource,
     PredictOptions, DEFAULT_MAX_PIXELS,
 };
-use ferrite_video::{FrameSampler, TrackerConfig, Video, VideoAnalyzer};
+use ferrite_video::{FaceRow, FrameSampler, TrackerConfig, Video, VideoAnalyzer};
 
 pyo3::create_exception!(
     _ferrite,
@@ -190,43 +190,35 @@ impl Predictor {
 
     /// The faces of many images at once (decoded and searched in parallel, all faces
     /// classified together): one list of faces per image, in order. The first image that
-    /// cannot be read raises `FerriteError` naming it.
+    /// cannot be read raises `FerriteError` naming it; with `return_errors=True` (as in
+    /// `asyncio.gather`) its entry is that `FerriteError` instead, and the others are kept.
+    #[pyo3(signature = (images, return_errors = false))]
     fn predict_batch<'py>(
         &self,
         py: Python<'py>,
         images: &Bound<'py, PyAny>,
+        return_errors: bool,
     ) -> PyResult<Bound<'py, PyList>> {
-        let inputs = images
-            .try_iter()?
-            .map(|item| Input::from_object(&item?))
-            .collect::<PyResult<Vec<_>>>()?;
-        let reports = py
-            .detach(|| {
-                let named: Vec<(String, Input)> = inputs
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, input)| (input.name(i), input))
-                    .collect();
-                let decoded = named
-                    .into_par_iter()
-                    .map(|(name, input)| input.decode(&name).map(|image| (name, image)))
-                    .collect::<Result<Vec<_>, String>>()?;
-                let (names, images): (Vec<String>, Vec<DynamicImage>) = decoded.into_iter().unzip();
-                let predictions = self.inner.predict_batch(&images);
-                Ok::<_, String>(
-                    names
-                        .iter()
-                        .zip(&predictions)
-                        .map(|(name, p)| ImageReport::ok(name, p))
-                        .collect::<Vec<_>>(),
-                )
-            })
-            .map_err(FerriteError::new_err)?;
-        let lists = reports
-            .iter()
-            .map(|r| faces_list(py, r))
-            .collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, lists)
+        let mut inputs = Vec::new();
+        for (index, item) in images.try_iter()?.enumerate() {
+            match Input::from_object(&item?) {
+                Ok(input) => inputs.push(Ok((input.name(index), input))),
+                Err(e) if return_errors => inputs.push(Err(format!("item {index}: {e}"))),
+                Err(e) => return Err(e),
+            }
+        }
+        let reports = py.detach(|| self.reports(inputs));
+        let mut entries = Vec::with_capacity(reports.len());
+        for report in reports {
+            match report {
+                Ok(report) => entries.push(faces_list(py, &report)?.into_any()),
+                Err(e) if return_errors => {
+                    entries.push(FerriteError::new_err(e).into_value(py).into_bound(py).into_any())
+                }
+                Err(e) => return Err(FerriteError::new_err(e)),
+            }
+        }
+        PyList::new(py, entries)
     }
 
     /// Probabilities for 48x48 face crops (a uint8 array Nx48x48, already framed like
@@ -257,12 +249,49 @@ impl Predictor {
     }
 }
 
+impl Predictor {
+    /// Decodes the readable inputs in parallel and classifies all their faces together: one
+    /// report or error per input, in order.
+    fn reports(
+        &self,
+        inputs: Vec<Result<(String, Input), String>>,
+    ) -> Vec<Result<ImageReport, String>> {
+        let decoded: Vec<Result<(String, DynamicImage), String>> = inputs
+            .into_par_iter()
+            .map(|input| {
+                let (name, input) = input?;
+                let image = input.decode(&name)?;
+                Ok((name, image))
+            })
+            .collect();
+        let mut names = Vec::with_capacity(decoded.len());
+        let mut images = Vec::new();
+        for entry in decoded {
+            names.push(entry.map(|(name, image)| {
+                images.push(image);
+                name
+            }));
+        }
+        let mut predictions = self.inner.predict_batch(&images).into_iter();
+        names
+            .into_iter()
+            .map(|name| {
+                let name = name?;
+                let prediction = predictions.next().expect("one prediction per decoded image");
+                Ok(ImageReport::ok(&name, &prediction))
+            })
+            .collect()
+    }
+}
+
 /// The rows of `ferrite video --format csv` for one video, as a list of dicts (one per face per
 /// analysed frame): `file`, `frame`, `time_s`, `track`, `x`, `y`, `width`, `height`, `label`,
 /// `confidence`, one probability per emotion, `smoothed_label`, `smoothed_confidence`. Raises
-/// `FerriteError` for a file that cannot be read, or one that stops early (naming where).
+/// `FerriteError` for a file that cannot be read, or one that stops early (naming where); with
+/// `partial=True` the answer is `(rows, error)` instead, `error` None or the message, and the
+/// rows of the frames read before a stop are kept (settings and models still raise).
 #[pyfunction]
-#[pyo3(signature = (path, fps = None, model = "accurate", detect_every = 5, smoothing = 0.3, min_face = 40, tta = false))]
+#[pyo3(signature = (path, fps = None, model = "accurate", detect_every = 5, smoothing = 0.3, min_face = 40, tta = false, partial = false))]
 #[allow(clippy::too_many_arguments)]
 fn analyze_video<'py>(
     py: Python<'py>,
@@ -273,7 +302,8 @@ fn analyze_video<'py>(
     smoothing: f32,
     min_face: u32,
     tta: bool,
-) -> PyResult<Bound<'py, PyList>> {
+    partial: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     let source = model_source(model)?;
     let tracking = TrackerConfig {
         detect_every,
@@ -281,47 +311,59 @@ fn analyze_video<'py>(
         ..TrackerConfig::default()
     };
     let options = predict_options(tta, min_face);
-    let rows = py
+    let (rows, error) = py
         .detach(|| {
             let model = EmotionModel::from_source(&source).map_err(|e| e.to_string())?;
             let mut sampler = FrameSampler::new(fps)?;
             let mut analyzer = VideoAnalyzer::new(&model, options, tracking)?;
-            let video = Video::open(&path).map_err(|e| e.to_string())?;
             let mut rows = Vec::new();
-            for frame in video {
-                let frame = frame.map_err(|e| e.to_string())?;
-                if sampler.take(frame.time_s) {
-                    rows.extend(analyzer.push(frame).into_iter().flat_map(|f| f.rows));
+            let error = (|| {
+                for frame in Video::open(&path).map_err(|e| e.to_string())? {
+                    let frame = frame.map_err(|e| e.to_string())?;
+                    if sampler.take(frame.time_s) {
+                        rows.extend(analyzer.push(frame).into_iter().flat_map(|f| f.rows));
+                    }
                 }
-            }
+                Ok::<_, String>(())
+            })()
+            .err();
             rows.extend(analyzer.finish().into_iter().flat_map(|f| f.rows));
-            Ok::<_, String>(rows)
+            Ok::<_, String>((rows, error))
         })
         .map_err(FerriteError::new_err)?;
     let file = path.display().to_string();
-    let dicts = rows
-        .iter()
-        .map(|r| {
-            let dict = PyDict::new(py);
-            dict.set_item("file", &file)?;
-            dict.set_item("frame", r.frame)?;
-            dict.set_item("time_s", r.time_s)?;
-            dict.set_item("track", r.track)?;
-            dict.set_item("x", r.bbox.x)?;
-            dict.set_item("y", r.bbox.y)?;
-            dict.set_item("width", r.bbox.width)?;
-            dict.set_item("height", r.bbox.height)?;
-            dict.set_item("label", r.label.name())?;
-            dict.set_item("confidence", r.probabilities[r.label.index()])?;
-            for emotion in Emotion::ALL {
-                dict.set_item(emotion.name(), r.probabilities[emotion.index()])?;
-            }
-            dict.set_item("smoothed_label", r.smoothed_label.name())?;
-            dict.set_item("smoothed_confidence", r.smoothed[r.smoothed_label.index()])?;
-            Ok(dict)
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    PyList::new(py, dicts)
+    let dicts = PyList::new(
+        py,
+        rows.iter()
+            .map(|r| video_row_dict(py, &file, r))
+            .collect::<PyResult<Vec<_>>>()?,
+    )?;
+    match (partial, error) {
+        (true, error) => Ok((dicts, error).into_pyobject(py)?.into_any()),
+        (false, None) => Ok(dicts.into_any()),
+        (false, Some(error)) => Err(FerriteError::new_err(error)),
+    }
+}
+
+/// One row of `ferrite video --format csv` as a dict.
+fn video_row_dict<'py>(py: Python<'py>, file: &str, r: &FaceRow) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("file", file)?;
+    dict.set_item("frame", r.frame)?;
+    dict.set_item("time_s", r.time_s)?;
+    dict.set_item("track", r.track)?;
+    dict.set_item("x", r.bbox.x)?;
+    dict.set_item("y", r.bbox.y)?;
+    dict.set_item("width", r.bbox.width)?;
+    dict.set_item("height", r.bbox.height)?;
+    dict.set_item("label", r.label.name())?;
+    dict.set_item("confidence", r.probabilities[r.label.index()])?;
+    for emotion in Emotion::ALL {
+        dict.set_item(emotion.name(), r.probabilities[emotion.index()])?;
+    }
+    dict.set_item("smoothed_label", r.smoothed_label.name())?;
+    dict.set_item("smoothed_confidence", r.smoothed[r.smoothed_label.index()])?;
+    Ok(dict)
 }
 
 /// The native module behind `import ferrite`.
