@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use ferrite_data::{face_to_input, FACE_PIXELS, FACE_SIZE, NUM_CLASSES};
 
-use crate::Network;
+use crate::{InferenceNet, Network};
 
 /// Faces per forward pass.
 const BATCH: usize = 256;
@@ -39,15 +39,15 @@ fn inputs(faces: &[&[u8]], mirror: bool) -> Vec<f32> {
     x
 }
 
-impl Network {
-    /// Class probabilities (label order) for each face (`FACE_PIXELS` bytes), inference mode.
+impl InferenceNet {
+    /// Class probabilities (label order) for each face (`FACE_PIXELS` bytes).
     pub fn predict(&self, faces: &[&[u8]], tta: bool) -> Vec<[f32; NUM_CLASSES]> {
         let mut out = Vec::with_capacity(faces.len());
         for chunk in faces.chunks(BATCH) {
-            let mut probs = self.forward_infer(&inputs(chunk, false), chunk.len());
+            let mut probs = self.logits(&inputs(chunk, false), chunk.len());
             probs.chunks_mut(NUM_CLASSES).for_each(softmax);
             if tta {
-                let mut mirrored = self.forward_infer(&inputs(chunk, true), chunk.len());
+                let mut mirrored = self.logits(&inputs(chunk, true), chunk.len());
                 mirrored.chunks_mut(NUM_CLASSES).for_each(softmax);
                 for (p, m) in probs.iter_mut().zip(mirrored) {
                     *p = 0.5 * (*p + m);
@@ -60,5 +60,13 @@ impl Network {
             }));
         }
         out
+    }
+}
+
+impl Network {
+    /// Class probabilities (label order) for each face (`FACE_PIXELS` bytes), inference mode
+    /// (through an [`InferenceNet`] prepared for this call; keep one to classify often).
+    pub fn predict(&self, faces: &[&[u8]], tta: bool) -> Vec<[f32; NUM_CLASSES]> {
+        InferenceNet::new(self).predict(faces, tta)
     }
 }

@@ -6,6 +6,7 @@
 pub mod adam;
 mod buffers;
 mod classify;
+mod inference;
 pub mod layers;
 pub mod loss;
 mod matmul;
@@ -13,6 +14,7 @@ mod net;
 mod weights;
 
 pub use adam::Adam;
+pub use inference::InferenceNet;
 pub use loss::{distillation_loss, softmax_cross_entropy};
 pub use matmul::{matmul, Operand};
 pub use net::{ConvLayer, Grads, HiddenLayer, Network, Trace};

@@ -9,6 +9,7 @@ use ferrite_data::{FACE_PIXELS, FACE_SIZE, NUM_CLASSES};
 use ferrite_model::ArchSpec;
 
 use crate::buffers::BufferPool;
+use crate::inference::InferenceNet;
 use crate::layers::batchnorm::{BatchNorm, BnCache};
 use crate::layers::conv::{ConvGrads, ConvShape, Scratch};
 use crate::layers::dense::DenseGrads;
@@ -341,40 +342,10 @@ impl Network {
         grads
     }
 
-    /// Inference: logits for `n` faces, batch norm from running statistics, no dropout.
+    /// Inference: logits for `n` faces, batch norm from running statistics, no dropout
+    /// (through an [`InferenceNet`] prepared for this call; keep one to classify often).
     pub fn forward_infer(&self, x: &[f32], n: usize) -> Vec<f32> {
-        assert_eq!(x.len(), n * FACE_PIXELS, "input must be n x 48 x 48");
-        let mut act = x.to_vec();
-        let mut side = FACE_SIZE;
-        let mut scratch = Scratch::default();
-        for block in &self.blocks {
-            for layer in block {
-                let shape = ConvShape {
-                    n,
-                    side,
-                    cin: layer.cin,
-                    cout: layer.cout,
-                };
-                let mut y = vec![0.0; n * side * side * layer.cout];
-                conv::forward(&act, &layer.weight, &shape, &mut y, &mut scratch);
-                layer.bn.forward_infer(&mut y);
-                act = y;
-            }
-            let c = block.last().map_or(1, |l| l.cout);
-            let half = side / 2;
-            let mut pooled = vec![0.0; n * half * half * c];
-            let mut arg = vec![0u8; pooled.len()];
-            pool::forward(&act, n, side, c, &mut pooled, &mut arg);
-            act = pooled;
-            side = half;
-        }
-        for layer in &self.hidden {
-            let mut y = vec![0.0; n * layer.out];
-            dense::forward(&act, &layer.weight, None, n, layer.inp, &mut y);
-            layer.bn.forward_infer(&mut y);
-            act = y;
-        }
-        self.classify(&act, n)
+        InferenceNet::new(self).logits(x, n)
     }
 
     /// The classifier layer: logits from the last features of `n` faces.

@@ -3,7 +3,7 @@
 //! inside the binary, so an installed binary works from any folder.
 
 use ferrite_data::NUM_CLASSES;
-use ferrite_engine::Network;
+use ferrite_engine::{InferenceNet, Network};
 use ferrite_model::{ModelCard, ModelSource, ShippedModel};
 
 /// Why a model could not be loaded.
@@ -25,7 +25,8 @@ pub enum ModelLoadError {
 /// A loaded classifier: 48x48 faces in, 7 probabilities out.
 pub struct EmotionModel {
     card: ModelCard,
-    net: Network,
+    /// The network, batch norm folded and Winograd weights transformed once, at load.
+    net: InferenceNet,
     source: ModelSource,
 }
 
@@ -63,7 +64,7 @@ impl EmotionModel {
         })?;
         Ok(EmotionModel {
             card: bundle.card,
-            net,
+            net: InferenceNet::new(&net),
             source: source.clone(),
         })
     }

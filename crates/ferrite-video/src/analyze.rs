@@ -1,6 +1,6 @@
-//! Emotions over time: each analysed frame's faces, followed by the tracker, classified in one
-//! engine call per frame, with each track's probabilities smoothed; and per track, a summary of
-//! the video.
+//! Emotions over time: each analysed frame's faces, followed by the tracker, classified in
+//! engine calls of many frames' faces at a time, with each track's probabilities smoothed; and
+//! per track, a summary of the video.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +9,22 @@ use serde::Serialize;
 use ferrite_data::{Emotion, NUM_CLASSES};
 use ferrite_infer::{crop_face, detect_faces, Detection, EmotionModel, FaceBox, PredictOptions};
 
+use crate::smooth::Smoother;
 use crate::track::{Tracker, TrackerConfig};
 use crate::VideoFrame;
+
+/// Faces that fill an engine call: the waiting frames are classified once they have this many.
+/// The `wide` network (`accurate`) classified 192 faces/s in batches of 13 (five frames of
+/// about three faces: one detection interval), 229 in batches of 32, 223 in 64 and 237 in 256
+/// (`ferrite bench --arch wide --engine ferrite --no-train --infer-batch N`, 2 threads).
+const BATCH_FACES: usize = 32;
+
+/// Most frames kept waiting, however few faces they have: rows come out at least this often.
+const MAX_WAITING_FRAMES: usize = 16;
+
+/// Most pixels of waiting frames (they are kept for the caller, e.g. to draw on): 16 frames of
+/// 1280x720, 4 of 4K.
+const MAX_WAITING_PIXELS: usize = 16 * 1280 * 720;
 
 /// One face in one analysed frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,17 +98,18 @@ pub struct AnalysedFrame {
 
 /// Analyses the frames of one video, in order.
 ///
-/// Where faces are depends only on the detector and the tracker, not on their emotions, so the
-/// faces of the frames between two detection rounds are located first and classified together
-/// in one engine call when the next round starts ([`VideoAnalyzer::push`]): batched, the
-/// engine classifies several times more faces a second than one frame's two or three at a
-/// time. Tracks are smoothed in frame order as the rows come out.
+/// Where faces are depends only on the detector and the tracker, not on their emotions, so
+/// each frame's faces are located as it comes and classified later, with those of the next
+/// frames, in one engine call once [`BATCH_FACES`] are waiting ([`VideoAnalyzer::push`]):
+/// batched, the engine classifies faces faster than one frame's two or three at a time. The
+/// smoothing of each track ([`Smoother`]) follows frame order as the rows come out.
 pub struct VideoAnalyzer<'a> {
     model: &'a EmotionModel,
     options: PredictOptions,
     tracker: Tracker,
+    smoother: Smoother,
     frames_until_detection: usize,
-    /// Located frames not yet classified (at most a detection interval's).
+    /// Located frames not yet classified.
     waiting: Vec<Located>,
     totals: BTreeMap<usize, TrackTotals>,
 }
@@ -113,36 +128,40 @@ impl<'a> VideoAnalyzer<'a> {
             model,
             options,
             tracker: Tracker::new(tracking),
+            smoother: Smoother::new(tracking.smoothing),
             frames_until_detection: 0,
             waiting: Vec::new(),
             totals: BTreeMap::new(),
         })
     }
 
-    /// Takes the next frame: its faces are located now and classified with those of the frames
-    /// up to the next detection round. Returns the frames that are done, in order (none, or
-    /// those since the last round when this frame starts a new one); [`VideoAnalyzer::finish`]
-    /// gives the rest.
+    /// Takes the next frame: its faces are located now and classified with those of the next
+    /// frames. Returns the frames that are done, in order (none, or all that were waiting when
+    /// enough faces, frames or pixels are); [`VideoAnalyzer::finish`] gives the rest.
     pub fn push(&mut self, frame: VideoFrame) -> Vec<AnalysedFrame> {
-        if let Some((faces, crops)) = self.carry(&frame) {
-            self.waiting.push(Located {
+        let located = match self.carry(&frame) {
+            Some((faces, crops)) => Located {
                 frame,
                 faces,
                 crops,
                 detected: false,
-            });
-            return Vec::new();
+            },
+            None => {
+                let (faces, crops) = self.detect(&frame);
+                Located {
+                    frame,
+                    faces,
+                    crops,
+                    detected: true,
+                }
+            }
+        };
+        self.waiting.push(located);
+        if self.enough_waiting() {
+            self.classify_waiting()
+        } else {
+            Vec::new()
         }
-        // A detection round may end tracks: the frames before it are finished first.
-        let done = self.classify_waiting();
-        let (faces, crops) = self.detect(&frame);
-        self.waiting.push(Located {
-            frame,
-            faces,
-            crops,
-            detected: true,
-        });
-        done
     }
 
     /// The frames still waiting, classified (call after the last frame).
@@ -158,6 +177,19 @@ impl<'a> VideoAnalyzer<'a> {
         done.pop().map(|f| f.rows).unwrap_or_default()
     }
 
+    /// Whether the waiting frames fill an engine call, or are as many (or as large) as may wait.
+    fn enough_waiting(&self) -> bool {
+        let faces: usize = self.waiting.iter().map(|l| l.crops.len()).sum();
+        let pixels: usize = self
+            .waiting
+            .iter()
+            .map(|l| l.frame.gray.as_raw().len())
+            .sum();
+        faces >= BATCH_FACES
+            || self.waiting.len() >= MAX_WAITING_FRAMES
+            || pixels >= MAX_WAITING_PIXELS
+    }
+
     /// The waiting frames' faces in one engine call, then each frame's rows in order.
     fn classify_waiting(&mut self) -> Vec<AnalysedFrame> {
         let waiting = std::mem::take(&mut self.waiting);
@@ -166,7 +198,7 @@ impl<'a> VideoAnalyzer<'a> {
             .flat_map(|l| l.crops.iter().map(Vec::as_slice))
             .collect();
         let mut probabilities = self.model.classify(&crops, self.options.tta).into_iter();
-        waiting
+        let frames = waiting
             .into_iter()
             .map(|located| {
                 let (w, h) = located.frame.gray.dimensions();
@@ -175,7 +207,7 @@ impl<'a> VideoAnalyzer<'a> {
                     .iter()
                     .map(|&(track, d)| {
                         let p = probabilities.next().expect("one result per face");
-                        let smoothed = self.tracker.smooth(track, &p);
+                        let smoothed = self.smoother.smooth(track, &p);
                         let row = FaceRow {
                             frame: located.frame.index,
                             time_s: located.frame.time_s,
@@ -196,7 +228,11 @@ impl<'a> VideoAnalyzer<'a> {
                     rows,
                 }
             })
-            .collect()
+            .collect();
+        // Every frame of an ended track is behind us now.
+        let tracker = &self.tracker;
+        self.smoother.forget_ended(|id| tracker.follows(id));
+        frames
     }
 
     /// The faces of `frame` carried from the last frame, if it is not a detection round and

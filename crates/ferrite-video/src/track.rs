@@ -4,7 +4,6 @@
 //! tracks by overlap (IoU, best pairs first), so a person who stays in view keeps one id; a
 //! face the detector misses but whose pixels have not changed stays in view.
 
-use ferrite_data::NUM_CLASSES;
 use ferrite_infer::Detection;
 
 /// How faces are followed and their emotions smoothed.
@@ -62,8 +61,6 @@ pub struct FaceTrack {
     pub id: usize,
     /// The last box.
     pub bbox: Detection,
-    /// The smoothed probabilities (label order); `None` before the first classification.
-    pub smoothed: Option<[f32; NUM_CLASSES]>,
     /// Detection rounds since it was last seen.
     missed: usize,
     /// Its 48x48 face when the detector last found it: a carried or kept box whose face has
@@ -127,7 +124,6 @@ impl Tracker {
                     self.tracks.push(FaceTrack {
                         id: self.next_id,
                         bbox: *detection,
-                        smoothed: None,
                         missed: 0,
                         reference: None,
                     });
@@ -163,6 +159,11 @@ impl Tracker {
             .collect()
     }
 
+    /// Whether track `id` is still followed (it has not ended).
+    pub fn follows(&self, id: usize) -> bool {
+        self.tracks.iter().any(|t| t.id == id)
+    }
+
     /// Keeps track `id` in view although the detector missed it (its face was still there).
     pub fn keep(&mut self, id: usize) {
         if let Some(track) = self.tracks.iter_mut().find(|t| t.id == id) {
@@ -196,20 +197,6 @@ impl Tracker {
             .map(|(&a, &b)| u64::from(a.abs_diff(b)))
             .sum();
         sum as f32 / face.len().max(1) as f32 > self.config.max_change
-    }
-
-    /// Folds this frame's probabilities of track `id` into its moving average; returns it.
-    pub fn smooth(&mut self, id: usize, p: &[f32; NUM_CLASSES]) -> [f32; NUM_CLASSES] {
-        let alpha = self.config.smoothing;
-        let Some(track) = self.tracks.iter_mut().find(|t| t.id == id) else {
-            return *p;
-        };
-        let smoothed = match track.smoothed {
-            None => *p,
-            Some(old) => std::array::from_fn(|k| alpha * p[k] + (1.0 - alpha) * old[k]),
-        };
-        track.smoothed = Some(smoothed);
-        smoothed
     }
 }
 
@@ -255,22 +242,6 @@ mod tests {
         tracker.observe(&[]);
         // Gone for two rounds: a new track.
         assert_eq!(tracker.observe(&[det(0.0, 0.0)]), [2]);
-    }
-
-    #[test]
-    fn smoothing_is_an_exponential_moving_average() {
-        let mut tracker = Tracker::new(TrackerConfig {
-            smoothing: 0.5,
-            ..TrackerConfig::default()
-        });
-        tracker.observe(&[det(0.0, 0.0)]);
-        let a = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
-        let b = [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0];
-        assert_eq!(tracker.smooth(1, &a), a);
-        let s = tracker.smooth(1, &b);
-        assert_eq!((s[0], s[1]), (0.5, 0.5));
-        let s = tracker.smooth(1, &b);
-        assert_eq!((s[0], s[1]), (0.25, 0.75));
     }
 
     #[test]

@@ -137,11 +137,11 @@ impl Scratch {
     }
 
     /// Whether a convolution of shape `s` goes through Winograd's tiles.
-    fn by_winograd(&self, s: &ConvShape) -> bool {
+    pub(super) fn by_winograd(&self, s: &ConvShape) -> bool {
         self.method == ConvMethod::Auto && winograd::applies(s)
     }
 
-    fn buffers(&mut self, parts: usize) -> &mut [PartBuffers] {
+    pub(super) fn buffers(&mut self, parts: usize) -> &mut [PartBuffers] {
         self.weight_and_buffers(parts).1
     }
 
@@ -222,10 +222,24 @@ pub fn forward(x: &[f32], w: &[f32], s: &ConvShape, y: &mut [f32], scratch: &mut
     if scratch.by_winograd(s) {
         return winograd::forward(x, w, s, y, scratch);
     }
+    forward_im2col(x, w, s, y, scratch, None);
+}
+
+/// `y = conv(x)` by im2col, through `max(v + bias, 0)` when `bias_relu` gives the bias: each
+/// chunk of output rows right after its product, while it is in cache.
+pub(super) fn forward_im2col(
+    x: &[f32],
+    w: &[f32],
+    s: &ConvShape,
+    y: &mut [f32],
+    scratch: &mut Scratch,
+    bias_relu: Option<&[f32]>,
+) {
     let parts = batch_parts(s.n);
     if parts == 1 {
         let whole = Chunking::for_shape(s, true);
-        return forward_part(x, w, s, y, &mut scratch.buffers(1)[0].lowered, whole);
+        let buffers = &mut scratch.buffers(1)[0].lowered;
+        return forward_part(x, w, s, y, buffers, whole, bias_relu);
     }
     let per = s.n.div_ceil(parts);
     x[..s.n * s.pixels() * s.cin]
@@ -235,11 +249,12 @@ pub fn forward(x: &[f32], w: &[f32], s: &ConvShape, y: &mut [f32], scratch: &mut
         .for_each(|((x, y), buffers)| {
             let part = with_images(s, x.len() / (s.pixels() * s.cin));
             let chunking = Chunking::for_shape(&part, false);
-            forward_part(x, w, &part, y, &mut buffers.lowered, chunking);
+            forward_part(x, w, &part, y, &mut buffers.lowered, chunking, bias_relu);
         });
 }
 
-/// [`forward`] on the images of `x`, in chunks of output rows that bound the im2col buffer.
+/// [`forward_im2col`] on the images of `x`, in chunks of output rows that bound the im2col
+/// buffer.
 fn forward_part(
     x: &[f32],
     w: &[f32],
@@ -247,18 +262,32 @@ fn forward_part(
     y: &mut [f32],
     scratch: &mut Vec<f32>,
     chunking: Chunking,
+    bias_relu: Option<&[f32]>,
 ) {
     for_each_chunk(x, s, scratch, chunking, |first, rows, col, product| {
+        let y = &mut y[first * s.cout..][..rows * s.cout];
         product(
             rows,
             s.cout,
             s.k(),
             Operand::plain(col),
             Operand::plain(w),
-            &mut y[first * s.cout..][..rows * s.cout],
+            y,
             false,
         );
+        if let Some(bias) = bias_relu {
+            add_bias_relu(y, bias);
+        }
     });
+}
+
+/// `v = max(v + bias[channel], 0)` over rows of `bias.len()` channels.
+pub(super) fn add_bias_relu(y: &mut [f32], bias: &[f32]) {
+    for row in y.chunks_exact_mut(bias.len()) {
+        for (v, b) in row.iter_mut().zip(bias) {
+            *v = (*v + b).max(0.0);
+        }
+    }
 }
 
 /// A matrix product as [`matmul`] takes it.
@@ -565,7 +594,7 @@ mod tests {
         let run = |rows: usize, parallel: bool| {
             let chunking = Chunking { rows, parallel };
             let (mut col, mut y, mut dw) = (Vec::new(), vec![0.0; dy.len()], vec![0.0; w.len()]);
-            forward_part(&x, &w, &s, &mut y, &mut col, chunking);
+            forward_part(&x, &w, &s, &mut y, &mut col, chunking, None);
             weight_grad_part(&x, &dy, &s, &mut dw, &mut col, chunking);
             (y, dw)
         };

@@ -4,5 +4,6 @@ pub mod batchnorm;
 pub mod conv;
 pub mod dense;
 pub mod dropout;
+pub mod fused;
 pub mod pool;
 mod winograd;

@@ -33,6 +33,27 @@ pub fn forward(x: &[f32], n: usize, side: usize, c: usize, y: &mut [f32], arg: &
         });
 }
 
+/// Inference forward: `y` as [`forward`] writes it, without recording the winners (no backward
+/// pass follows), each output row the elementwise maximum of four runs of channels.
+pub fn forward_infer(x: &[f32], n: usize, side: usize, c: usize, y: &mut [f32]) {
+    let half = side / 2;
+    y[..n * half * half * c]
+        .par_chunks_mut(half * c)
+        .enumerate()
+        .for_each(|(row, yrow)| {
+            let (img, oy) = (row / half, row % half);
+            let input_row = |dy: usize| &x[(img * side + 2 * oy + dy) * side * c..][..side * c];
+            let (upper, lower) = (input_row(0), input_row(1));
+            for (ox, out) in yrow.chunks_exact_mut(c).enumerate() {
+                let at = 2 * ox * c;
+                let (a, b) = (&upper[at..at + 2 * c], &lower[at..at + 2 * c]);
+                for (j, o) in out.iter_mut().enumerate() {
+                    *o = a[j].max(a[c + j]).max(b[j]).max(b[c + j]);
+                }
+            }
+        });
+}
+
 /// Backward: routes each output gradient to the input that won; `dx` is overwritten.
 pub fn backward(dy: &[f32], arg: &[u8], n: usize, side: usize, c: usize, dx: &mut [f32]) {
     let half = side / 2;
@@ -70,6 +91,9 @@ mod tests {
         let mut arg = vec![0u8; 8];
         forward(&x, 1, 4, 2, &mut y, &mut arg);
         assert_eq!(y, vec![5.0, 0.0, 7.0, -2.0, 13.0, -8.0, 15.0, -10.0]);
+        let mut fast = vec![0.0; 8];
+        forward_infer(&x, 1, 4, 2, &mut fast);
+        assert_eq!(fast, y, "inference pooling picks the same maxima");
         let dy: Vec<f32> = (1..=8).map(|v| v as f32).collect();
         let mut dx = vec![9.0; 32];
         backward(&dy, &arg, 1, 4, 2, &mut dx);

@@ -40,6 +40,12 @@ fn sub(a: Lanes, b: Lanes) -> Lanes {
     std::array::from_fn(|l| a[l] - b[l])
 }
 
+/// `max(a + b, 0)`: a bias, then ReLU.
+#[inline(always)]
+fn add_relu(a: Lanes, b: Lanes) -> Lanes {
+    std::array::from_fn(|l| (a[l] + b[l]).max(0.0))
+}
+
 #[inline(always)]
 fn neg(a: Lanes) -> Lanes {
     std::array::from_fn(|l| -a[l])
@@ -84,9 +90,17 @@ pub(super) fn input_tile(rows: [&[f32]; 4], cin: usize, out: &mut [f32], plane: 
 }
 
 /// Turns one tile's products (position `k` at `products[k * plane..][..cout]`) into its 2x2
-/// output block: pixel `(i, j)` goes to `pixels[i][j * cout..][..cout]`.
+/// output block: pixel `(i, j)` goes to `pixels[i][j * cout..][..cout]`, through
+/// `max(v + bias, 0)` when `bias_relu` gives the bias (inference's folded batch norm and ReLU,
+/// applied while the block is in registers instead of in a pass of their own).
 #[inline(always)]
-pub(super) fn output_tile(products: &[f32], plane: usize, cout: usize, pixels: [&mut [f32]; 2]) {
+pub(super) fn output_tile(
+    products: &[f32],
+    plane: usize,
+    cout: usize,
+    pixels: [&mut [f32]; 2],
+    bias_relu: Option<&[f32]>,
+) {
     let [top, bottom] = pixels;
     for c in (0..cout).step_by(LANES) {
         let m: [[Lanes; 4]; 4] = std::array::from_fn(|i| {
@@ -94,10 +108,14 @@ pub(super) fn output_tile(products: &[f32], plane: usize, cout: usize, pixels: [
         });
         let columns: [[Lanes; 2]; 4] =
             std::array::from_fn(|j| output_1d([m[0][j], m[1][j], m[2][j], m[3][j]]));
+        let epilogue = |v: Lanes| match bias_relu {
+            Some(bias) => add_relu(v, load(bias, c)),
+            None => v,
+        };
         for (i, dst) in [(0, &mut *top), (1, &mut *bottom)] {
             let row = output_1d([columns[0][i], columns[1][i], columns[2][i], columns[3][i]]);
-            store(dst, c, row[0]);
-            store(dst, cout + c, row[1]);
+            store(dst, c, epilogue(row[0]));
+            store(dst, cout + c, epilogue(row[1]));
         }
     }
 }
@@ -156,7 +174,7 @@ mod tests {
     fn the_output_transform_matches_the_matrix() {
         let planes = values(16 * PLANE, 5);
         let (mut top, mut bottom) = (vec![0.0; 2 * C], vec![0.0; 2 * C]);
-        output_tile(&planes[C..], PLANE, C, [&mut top, &mut bottom]);
+        output_tile(&planes[C..], PLANE, C, [&mut top, &mut bottom], None);
         let (mut want, mut tmp) = (vec![0.0; 4 * C], vec![0.0; 8 * C]);
         let products = tile_one(&planes);
         sandwich(&OUTPUT, (&products, C), (&mut want, C), &mut tmp, C);

@@ -71,10 +71,14 @@ const CHUNK_BUDGET: usize = 192 << 10;
 /// Whether a convolution of shape `s` takes the Winograd path: an even side (whole 2x2
 /// output blocks), and channels enough for the products to dominate, in whole sets of lanes.
 pub(super) fn applies(s: &ConvShape) -> bool {
-    let channels_fit = |c: usize| c >= MIN_CHANNELS && c.is_multiple_of(lanes::LANES);
     let (_, tile_rows) = tile_grid(s);
     let tiles = tile_rows * s.side / 2;
     s.side.is_multiple_of(2) && channels_fit(s.cin) && channels_fit(s.cout) && tiles >= MIN_TILES
+}
+
+/// Whether `c` channels suit the Winograd path: enough of them, in whole sets of lanes.
+pub(super) fn channels_fit(c: usize) -> bool {
+    c >= MIN_CHANNELS && c.is_multiple_of(lanes::LANES)
 }
 
 /// Length of the transformed weight (and of its gradient): 16 positions of `cin x cout`.
@@ -267,17 +271,45 @@ fn ranges(s: &ConvShape) -> (usize, usize) {
 
 /// `y = conv(x)` (NHWC), the tile rows shared out between the threads, whatever the batch size.
 pub(super) fn forward(x: &[f32], w: &[f32], s: &ConvShape, y: &mut [f32], scratch: &mut Scratch) {
-    let (ranges, per) = ranges(s);
+    let (ranges, _) = ranges(s);
     let (weight, parts) = scratch.weight_and_buffers(ranges);
     transform_weight(w, s.cin, s.cout, weight);
-    let u = &weight[..];
+    forward_transformed(x, weight, s, y, parts, None);
+}
+
+/// The weight `[(ky, kx, cin), cout]` in the transformed domain (`[16][cin][cout]`), for
+/// [`forward_transformed`]: inference transforms each weight once, when the model is loaded.
+pub(super) fn transformed_weight(w: &[f32], cin: usize, cout: usize) -> Vec<f32> {
+    let mut u = Vec::new();
+    transform_weight(w, cin, cout, &mut u);
+    u
+}
+
+/// `y = conv(x)` from the transformed weight `u`, through `max(v + bias, 0)` when `bias_relu`
+/// is given; `parts` holds a set of buffers per thread ([`ranges`]).
+pub(super) fn forward_transformed(
+    x: &[f32],
+    u: &[f32],
+    s: &ConvShape,
+    y: &mut [f32],
+    parts: &mut [PartBuffers],
+    bias_relu: Option<&[f32]>,
+) {
+    let (_, per) = ranges(s);
     let (_, tile_rows) = tile_grid(s);
     let out_len = 2 * s.side * s.cout;
     y[..tile_rows * out_len]
         .par_chunks_mut(per * out_len)
         .zip(parts.par_iter_mut())
         .enumerate()
-        .for_each(|(range, (y, buffers))| forward_range(x, u, s, range * per, y, buffers));
+        .for_each(|(range, (y, buffers))| {
+            forward_range(x, u, s, range * per, y, buffers, bias_relu)
+        });
+}
+
+/// Sets of part buffers [`forward_transformed`] needs for shape `s`.
+pub(super) fn parts_for(s: &ConvShape) -> usize {
+    ranges(s).0
 }
 
 /// The output of the tile rows from `first` on that `y` holds, chunk by chunk: transformed
@@ -289,6 +321,7 @@ fn forward_range(
     first: usize,
     y: &mut [f32],
     buffers: &mut PartBuffers,
+    bias_relu: Option<&[f32]>,
 ) {
     let (per_row, _) = tile_grid(s);
     let out_len = 2 * s.side * s.cout;
@@ -305,13 +338,19 @@ fn forward_range(
             let b = View::rows(&u[position * cin * cout..], cout);
             matmul_views(tiles, cout, cin, a, b, product, cout, false);
         }
-        write_output(products, s, rows, y);
+        write_output(products, s, rows, y, bias_relu);
     }
 }
 
 /// Turns the products of `rows` tile rows (`[16][tile][cout]`) into their output pixels in
-/// `y`, which starts at the first of those rows.
-fn write_output(products: &[f32], s: &ConvShape, rows: usize, y: &mut [f32]) {
+/// `y`, which starts at the first of those rows (through `max(v + bias, 0)` with `bias_relu`).
+fn write_output(
+    products: &[f32],
+    s: &ConvShape,
+    rows: usize,
+    y: &mut [f32],
+    bias_relu: Option<&[f32]>,
+) {
     let (per_row, _) = tile_grid(s);
     let cout = s.cout;
     let plane = rows * per_row * cout;
@@ -326,7 +365,8 @@ fn write_output(products: &[f32], s: &ConvShape, rows: usize, y: &mut [f32]) {
                 .enumerate()
             {
                 let tile = row * per_row + tx;
-                lanes::output_tile(&products[tile * cout..], plane, cout, [top, bottom]);
+                let pixels = [top, bottom];
+                lanes::output_tile(&products[tile * cout..], plane, cout, pixels, bias_relu);
             }
         }
     });
