@@ -212,9 +212,12 @@ impl Predictor {
         for report in reports {
             match report {
                 Ok(report) => entries.push(faces_list(py, &report)?.into_any()),
-                Err(e) if return_errors => {
-                    entries.push(FerriteError::new_err(e).into_value(py).into_bound(py).into_any())
-                }
+                Err(e) if return_errors => entries.push(
+                    FerriteError::new_err(e)
+                        .into_value(py)
+                        .into_bound(py)
+                        .into_any(),
+                ),
                 Err(e) => return Err(FerriteError::new_err(e)),
             }
         }
@@ -277,7 +280,9 @@ impl Predictor {
             .into_iter()
             .map(|name| {
                 let name = name?;
-                let prediction = predictions.next().expect("one prediction per decoded image");
+                let prediction = predictions
+                    .next()
+                    .expect("one prediction per decoded image");
                 Ok(ImageReport::ok(&name, &prediction))
             })
             .collect()
