@@ -1,0 +1,38 @@
+// Frames per second of the dashboard's Live webcam page, end to end in headless Chromium:
+// the fake camera plays a Y4M file, each frame goes to the server and back, boxes are drawn.
+// Usage: node webcam_rate.mjs BASE_URL CAMERA.y4m SECONDS
+// Prints the frames answered per second over SECONDS after a 5-s warm-up, and the faces seen.
+import { chromium } from "playwright-core";
+
+const [base, camera, secondsArg] = process.argv.slice(2);
+if (!base || !camera || !secondsArg) {
+  console.error("usage: node webcam_rate.mjs BASE_URL CAMERA.y4m SECONDS");
+  process.exit(2);
+}
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    `--use-file-for-fake-video-capture=${camera}`,
+  ],
+});
+const frames = (page) => page.evaluate(() => {
+  const m = document.getElementById("cam-stats").textContent.match(/(\d+) face\(s\) · (\d+) frames$/);
+  return m ? { faces: Number(m[1]), frames: Number(m[2]) } : { faces: 0, frames: 0 };
+});
+try {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, permissions: ["camera"] });
+  const page = await context.newPage();
+  await page.goto(`${base}/#webcam`);
+  await page.click("#cam-start");
+  await page.waitForTimeout(5000);
+  const start = await frames(page);
+  const t0 = Date.now();
+  await page.waitForTimeout(Number(secondsArg) * 1000);
+  const end = await frames(page);
+  const rate = (end.frames - start.frames) / ((Date.now() - t0) / 1000);
+  console.log(`webcam: ${rate.toFixed(1)} frames/s over ${secondsArg} s (${end.frames - start.frames} frames), ${end.faces} face(s) in the last frame`);
+} finally {
+  await browser.close();
+}
