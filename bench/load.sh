@@ -27,15 +27,8 @@ BIN="${FERRITE_BIN:-target/release/ferrite}"
 cargo run --release -q -p ferrite-infer --example scene_photo -- "$FER2013_DIR" "$WORK/photo.jpg"
 FACE="$(find "$FER2013_DIR/test/happy" -name 'PublicTest_*' -print -quit)"
 
-"$BIN" serve --port 0 "${SERVE_ARGS[@]}" >"$WORK/serve.log" 2>&1 &
-SERVER=$!
-for _ in $(seq 100); do
-  URL="$(grep -o 'http://[^ ]*' "$WORK/serve.log" | head -1 || true)"
-  [ -n "$URL" ] && break
-  sleep 0.1
-done
-[ -n "$URL" ] || { cat "$WORK/serve.log"; exit 1; }
-URL="${URL%/}"
+. bench/serve.sh
+start_server "$BIN" "${SERVE_ARGS[@]}"
 echo "server $URL (pid $SERVER), $(nproc) cores, ${CONNECTIONS} connections, ${SECONDS_EACH} s each"
 
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$SERVER/status"; }

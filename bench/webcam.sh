@@ -25,13 +25,7 @@ cargo build --release -q -p ferrite-video --example face_video
 target/release/examples/face_video "$FER2013_DIR" "$WORK/clip.mp4" 10 640x360 30 3
 ffmpeg -v error -i "$WORK/clip.mp4" -pix_fmt yuv420p -f yuv4mpegpipe "$WORK/camera.y4m"
 
-"$BIN" serve --port 0 "${SERVE_ARGS[@]}" >"$WORK/serve.log" 2>&1 &
-SERVER=$!
-for _ in $(seq 100); do
-  URL="$(grep -o 'http://[^ ]*' "$WORK/serve.log" | head -1 || true)"
-  [ -n "$URL" ] && break
-  sleep 0.1
-done
-[ -n "$URL" ] || { cat "$WORK/serve.log"; exit 1; }
+. bench/serve.sh
+start_server "$BIN" "${SERVE_ARGS[@]}"
 echo "$(nproc) cores; server ${SERVE_ARGS[*]:-(default model)}"
-node e2e/webcam_rate.mjs "${URL%/}" "$WORK/camera.y4m" "$LENGTH"
+node e2e/webcam_rate.mjs "$URL" "$WORK/camera.y4m" "$LENGTH"

@@ -37,6 +37,8 @@ enum Command {
     /// Emotions over time in MP4/MOV videos: faces followed with track ids, per frame and per
     /// track.
     Video(commands::video::VideoArgs),
+    /// Write a model as a file other software runs: ONNX, for ONNX Runtime, OpenCV and others.
+    Export(commands::export::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(args),
         Command::Model(args) => commands::model::run(args),
         Command::Video(args) => commands::video::run(args),
+        Command::Export(args) => commands::export::run(args),
     };
     match result {
         Ok(code) => code,

@@ -18,4 +18,4 @@ pub use inference::InferenceNet;
 pub use loss::{distillation_loss, softmax_cross_entropy};
 pub use matmul::{matmul, Operand};
 pub use net::{ConvLayer, Grads, HiddenLayer, Network, Trace};
-pub use weights::WeightsError;
+pub use weights::{dense_rows_to_nchw, WeightsError};

@@ -47,6 +47,13 @@ fn permute_flatten_rows(w: &[f32], side: usize, c: usize, out: usize, to_nhwc: b
     result
 }
 
+/// The first dense weight (`[in, out]`, rows in the engine's NHWC flatten order) with its rows
+/// in NCHW flatten order, as burn, PyTorch and ONNX flatten a `[N, C, H, W]` tensor.
+pub fn dense_rows_to_nchw(arch: &ArchSpec, w: &[f32], out: usize) -> Vec<f32> {
+    let (side, c) = flatten_dims(arch);
+    permute_flatten_rows(w, side, c, out, false)
+}
+
 fn flatten_dims(arch: &ArchSpec) -> (usize, usize) {
     (
         arch.final_side(),

@@ -8,6 +8,7 @@ pub mod bench_burn;
 pub mod bench_burn;
 pub mod bench_pipeline;
 pub mod eval;
+pub mod export;
 pub mod inputs;
 pub mod model;
 pub mod model_arg;

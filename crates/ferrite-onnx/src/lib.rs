@@ -1,0 +1,320 @@
+//! Ferrite's models as ONNX files, for ONNX Runtime, OpenCV's dnn module and every other ONNX
+//! reader. The graph takes `input`, float32 `[N, 1, 48, 48]`: the 48x48 gray face Ferrite's
+//! preprocessing makes, scaled to [0, 1]; and gives `probabilities`, `[N, 7]` in label order,
+//! softmax included. Each batch norm is folded into its conv's or dense layer's weight and a
+//! bias; dropout, which inference skips, is left out. The model's metadata holds the labels
+//! (`labels`, a JSON list), the preprocessing and the model card. Operator set 13, IR version 7.
+
+mod proto;
+
+use prost::Message;
+
+use ferrite_data::{Emotion, FACE_SIZE, NUM_CLASSES};
+use ferrite_engine::layers::batchnorm::BatchNorm;
+use ferrite_engine::layers::conv::weight_to_oihw;
+use ferrite_engine::{dense_rows_to_nchw, Network};
+use ferrite_model::ModelCard;
+
+use proto::{
+    AttributeProto, Dimension, GraphProto, ModelProto, NodeProto, OperatorSetIdProto,
+    StringStringEntryProto, TensorProto, TensorShapeProto, TensorTypeProto, TypeProto,
+    ValueInfoProto, ATTRIBUTE_INT, ATTRIBUTE_INTS, FLOAT,
+};
+
+/// The operator set the graph is written for.
+pub const OPSET: i64 = 13;
+/// The ONNX IR version of the file (the one that goes with [`OPSET`]).
+const IR_VERSION: i64 = 7;
+/// The graph's input.
+pub const INPUT: &str = "input";
+/// The graph's output.
+pub const OUTPUT: &str = "probabilities";
+
+/// How a face is prepared before it is given to the graph, as the metadata says it.
+pub const PREPROCESSING: &str =
+    "the face found by the detector, framed as FER2013 frames its faces, \
+     converted to gray, resized to 48x48, each pixel divided by 255; NCHW, one channel";
+
+/// The ONNX file (its bytes) of `net`, the model of `card`.
+pub fn export(net: &Network, card: &ModelCard) -> Vec<u8> {
+    model(net, card).encode_to_vec()
+}
+
+fn model(net: &Network, card: &ModelCard) -> ModelProto {
+    let labels: Vec<&str> = Emotion::ALL.iter().map(|e| e.name()).collect();
+    let metadata = [
+        (
+            "labels",
+            serde_json::to_string(&labels).expect("strings serialise"),
+        ),
+        ("preprocessing", PREPROCESSING.to_string()),
+        ("input", card.input.to_string()),
+        ("architecture", card.arch.name.clone()),
+        (
+            "card",
+            serde_json::to_string(card).expect("a card serialises"),
+        ),
+    ];
+    ModelProto {
+        ir_version: IR_VERSION,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: OPSET,
+        }],
+        producer_name: "ferrite".into(),
+        producer_version: env!("CARGO_PKG_VERSION").into(),
+        doc_string: format!(
+            "Ferrite facial emotion recognition, the `{}` CNN: {INPUT} [N, 1, 48, 48] in [0, 1] \
+             -> {OUTPUT} [N, 7] ({})",
+            card.arch.name,
+            labels.join(", ")
+        ),
+        graph: Some(GraphBuilder::default().build(net)),
+        metadata_props: metadata
+            .into_iter()
+            .map(|(key, value)| StringStringEntryProto {
+                key: key.into(),
+                value,
+            })
+            .collect(),
+    }
+}
+
+/// Builds the graph one layer at a time: each step adds its nodes and weights and moves the
+/// name of the current value on.
+#[derive(Default)]
+struct GraphBuilder {
+    nodes: Vec<NodeProto>,
+    weights: Vec<TensorProto>,
+    current: String,
+}
+
+impl GraphBuilder {
+    fn build(mut self, net: &Network) -> GraphProto {
+        self.current = INPUT.into();
+        for (b, block) in net.blocks.iter().enumerate() {
+            for (l, layer) in block.iter().enumerate() {
+                let name = format!("block{}_conv{}", b + 1, l + 1);
+                let oihw = weight_to_oihw(&layer.weight, layer.cin, layer.cout);
+                let (weight, bias) = fold(&oihw, &layer.bn, layer.cout, OutputAxis::First);
+                let dims = [layer.cout, layer.cin, 3, 3];
+                self.conv(&name, weight, &dims, bias);
+                self.unary("Relu", &format!("{name}_relu"));
+            }
+            self.max_pool(&format!("block{}_pool", b + 1));
+        }
+        self.unary("Flatten", "flatten");
+        for (k, layer) in net.hidden.iter().enumerate() {
+            let rows = if k == 0 {
+                dense_rows_to_nchw(&net.arch, &layer.weight, layer.out)
+            } else {
+                layer.weight.clone()
+            };
+            let (weight, bias) = fold(&rows, &layer.bn, layer.out, OutputAxis::Last);
+            let name = format!("dense{}", k + 1);
+            self.gemm(&name, weight, [layer.inp, layer.out], bias);
+            self.unary("Relu", &format!("{name}_relu"));
+        }
+        let classifier = if net.hidden.is_empty() {
+            dense_rows_to_nchw(&net.arch, &net.classifier_weight, NUM_CLASSES)
+        } else {
+            net.classifier_weight.clone()
+        };
+        let inp = classifier.len() / NUM_CLASSES;
+        let bias = net.classifier_bias.clone();
+        self.gemm("classifier", classifier, [inp, NUM_CLASSES], bias);
+        self.node("Softmax", "softmax", vec![int("axis", 1)], OUTPUT);
+        GraphProto {
+            node: self.nodes,
+            name: "ferrite".into(),
+            initializer: self.weights,
+            input: vec![value_info(
+                INPUT,
+                &[1, FACE_SIZE, FACE_SIZE],
+                "48x48 gray faces in [0, 1]",
+            )],
+            output: vec![value_info(
+                OUTPUT,
+                &[NUM_CLASSES],
+                "probabilities in label order",
+            )],
+        }
+    }
+
+    /// Adds a node of `op` on the current value (and `extra` inputs) with output `out`.
+    fn node_with(
+        &mut self,
+        op: &str,
+        name: &str,
+        extra: &[String],
+        attrs: Vec<AttributeProto>,
+        out: &str,
+    ) {
+        let mut input = vec![std::mem::take(&mut self.current)];
+        input.extend_from_slice(extra);
+        self.nodes.push(NodeProto {
+            input,
+            output: vec![out.into()],
+            name: name.into(),
+            op_type: op.into(),
+            attribute: attrs,
+        });
+        self.current = out.into();
+    }
+
+    fn node(&mut self, op: &str, name: &str, attrs: Vec<AttributeProto>, out: &str) {
+        self.node_with(op, name, &[], attrs, out);
+    }
+
+    fn unary(&mut self, op: &str, name: &str) {
+        self.node(op, name, Vec::new(), name);
+    }
+
+    fn weight(&mut self, name: String, dims: &[usize], data: Vec<f32>) -> String {
+        self.weights.push(TensorProto {
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type: FLOAT,
+            float_data: data,
+            name: name.clone(),
+        });
+        name
+    }
+
+    fn conv(&mut self, name: &str, weight: Vec<f32>, dims: &[usize; 4], bias: Vec<f32>) {
+        let w = self.weight(format!("{name}.weight"), dims, weight);
+        let b = self.weight(format!("{name}.bias"), &[dims[0]], bias);
+        let attrs = vec![
+            ints("kernel_shape", &[3, 3]),
+            ints("pads", &[1, 1, 1, 1]),
+            ints("strides", &[1, 1]),
+        ];
+        self.node_with("Conv", name, &[w, b], attrs, name);
+    }
+
+    fn max_pool(&mut self, name: &str) {
+        let attrs = vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])];
+        self.node("MaxPool", name, attrs, name);
+    }
+
+    fn gemm(&mut self, name: &str, weight: Vec<f32>, [inp, out]: [usize; 2], bias: Vec<f32>) {
+        let w = self.weight(format!("{name}.weight"), &[inp, out], weight);
+        let b = self.weight(format!("{name}.bias"), &[out], bias);
+        self.node_with("Gemm", name, &[w, b], Vec::new(), name);
+    }
+}
+
+/// Where a weight's output channel is: the first axis (a conv's OIHW) or the last (`[in, out]`).
+enum OutputAxis {
+    First,
+    Last,
+}
+
+/// Batch norm (running statistics) folded into `weight`: each output channel's weights scaled,
+/// and the shift as the bias.
+fn fold(weight: &[f32], bn: &BatchNorm, out: usize, axis: OutputAxis) -> (Vec<f32>, Vec<f32>) {
+    let (scale, shift) = bn.folded();
+    let folded = match axis {
+        OutputAxis::First => weight
+            .chunks_exact(weight.len() / out)
+            .zip(&scale)
+            .flat_map(|(w, s)| w.iter().map(move |v| v * s))
+            .collect(),
+        OutputAxis::Last => weight
+            .chunks_exact(out)
+            .flat_map(|row| row.iter().zip(&scale).map(|(v, s)| v * s))
+            .collect(),
+    };
+    (folded, shift)
+}
+
+fn ints(name: &str, values: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: ATTRIBUTE_INTS,
+        ints: values.to_vec(),
+        ..AttributeProto::default()
+    }
+}
+
+fn int(name: &str, value: i64) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: ATTRIBUTE_INT,
+        i: value,
+        ..AttributeProto::default()
+    }
+}
+
+/// A float tensor of shape `[N, dims...]` (N: the batch, named).
+fn value_info(name: &str, dims: &[usize], doc: &str) -> ValueInfoProto {
+    let batch = Dimension {
+        dim_value: None,
+        dim_param: Some("N".into()),
+    };
+    let rest = dims.iter().map(|&d| Dimension {
+        dim_value: Some(d as i64),
+        dim_param: None,
+    });
+    ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            tensor_type: Some(TensorTypeProto {
+                elem_type: FLOAT,
+                shape: Some(TensorShapeProto {
+                    dim: std::iter::once(batch).chain(rest).collect(),
+                }),
+            }),
+        }),
+        doc_string: doc.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrite_model::ArchSpec;
+
+    #[test]
+    fn the_graph_is_the_network_layer_by_layer_with_its_weights() {
+        let arch = ArchSpec::fast();
+        let net = Network::new(&arch, 7);
+        let model = ModelProto::decode(export(&net, &ModelCard::new(arch.clone())).as_slice())
+            .expect("the file parses back");
+        assert_eq!(
+            (model.ir_version, model.opset_import[0].version),
+            (7, OPSET)
+        );
+        let graph = model.graph.expect("a graph");
+        let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
+        let mut expected = Vec::new();
+        for block in &arch.blocks {
+            expected.extend(std::iter::repeat_n(["Conv", "Relu"], block.convs).flatten());
+            expected.push("MaxPool");
+        }
+        expected.push("Flatten");
+        expected.extend(std::iter::repeat_n(["Gemm", "Relu"], arch.hidden.len()).flatten());
+        expected.extend(["Gemm", "Softmax"]);
+        assert_eq!(ops, expected);
+        // Each node reads what the one before wrote; the last writes the output.
+        for pair in graph.node.windows(2) {
+            assert_eq!(pair[1].input[0], pair[0].output[0]);
+        }
+        assert_eq!(graph.node[0].input[0], INPUT);
+        assert_eq!(graph.node.last().unwrap().output, [OUTPUT]);
+        let first = &graph.initializer[0];
+        let c1 = arch.blocks[0].channels as i64;
+        assert_eq!(
+            (first.name.as_str(), first.dims.as_slice()),
+            ("block1_conv1.weight", &[c1, 1, 3, 3][..])
+        );
+        let labels = model
+            .metadata_props
+            .iter()
+            .find(|e| e.key == "labels")
+            .unwrap();
+        assert_eq!(
+            labels.value,
+            r#"["angry","disgust","fear","happy","neutral","sad","surprise"]"#
+        );
+    }
+}

@@ -1,0 +1,72 @@
+"""`ferrite export --format onnx` gives files ONNX Runtime runs with the engine's results: both
+shipped models on real FER2013 faces (drawn ones without FER2013_DIR), max abs difference of
+the probabilities <= 1e-4, the labels in the metadata. Needs onnxruntime (.ci/run installs it)
+and FERRITE_BIN."""
+
+import json
+import os
+import pathlib
+import subprocess
+
+import numpy as np
+import pytest
+
+import ferrite
+from reference import needs_cli
+
+ort = pytest.importorskip("onnxruntime", reason="needs onnxruntime (.ci/run installs it)")
+
+
+def faces(count=200):
+    """Nx48x48 uint8 faces: FER2013 PublicTest crops where FER2013_DIR is set."""
+    data = os.environ.get("FER2013_DIR")
+    if data:
+        Image = pytest.importorskip("PIL.Image", reason="needs Pillow to read FER2013's JPEGs")
+        paths = sorted(pathlib.Path(data, "test").glob("*/PublicTest_*"))[::17][:count]
+        return np.stack([np.asarray(Image.open(p).convert("L")) for p in paths])
+    y, x = np.mgrid[0:48, 0:48]
+    return np.stack([((x * (3 + k % 7) + y * (5 + k % 11) + 13 * k) % 251).astype(np.uint8) for k in range(count)])
+
+
+@needs_cli
+@pytest.mark.parametrize("model", ["accurate", "fast"])
+def test_onnx_runtime_gives_the_engines_probabilities(tmp_path, model):
+    path = tmp_path / f"{model}.onnx"
+    subprocess.run([os.environ["FERRITE_BIN"], "export", "--model", model, "--format", "onnx",
+                    "--out", str(path)], check=True, capture_output=True)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [(i.name, i.shape) for i in session.get_inputs()] == [("input", ["N", 1, 48, 48])]
+    assert [(o.name, o.shape) for o in session.get_outputs()] == [("probabilities", ["N", 7])]
+    metadata = session.get_modelmeta().custom_metadata_map
+    assert json.loads(metadata["labels"]) == ferrite.LABELS
+    assert json.loads(metadata["card"])["arch"]["name"] in ("wide", "fast")
+
+    crops = faces()
+    (theirs,) = session.run(None, {"input": (crops.astype(np.float32) / 255.0)[:, None]})
+    ours = ferrite.Predictor(model=model).classify_faces(crops)
+    assert theirs.shape == ours.shape == (len(crops), 7)
+    assert np.abs(theirs - ours).max() <= 1e-4
+    assert (theirs.argmax(1) == ours.argmax(1)).all()
+
+
+@needs_cli
+def test_a_folder_that_is_not_a_model_is_refused_by_name(tmp_path):
+    out = subprocess.run([os.environ["FERRITE_BIN"], "export", "--model", str(tmp_path / "nothing"),
+                          "--out", str(tmp_path / "x.onnx")], capture_output=True, text=True)
+    assert out.returncode != 0 and "nothing" in out.stderr
+    assert not (tmp_path / "x.onnx").exists()
+
+
+@needs_cli
+def test_opencv_dnn_reads_the_file_as_readme_shows(tmp_path):
+    cv2 = pytest.importorskip("cv2", reason="needs opencv-python-headless (.ci/run installs it)")
+    path = tmp_path / "fast.onnx"
+    subprocess.run([os.environ["FERRITE_BIN"], "export", "--model", "fast", "--out", str(path)],
+                   check=True, capture_output=True)
+    net = cv2.dnn.readNetFromONNX(str(path))
+    crops = faces(8)
+    blob = cv2.dnn.blobFromImages(list(crops), scalefactor=1 / 255.0, size=(48, 48))
+    net.setInput(blob)
+    probabilities = net.forward()
+    ours = ferrite.Predictor(model="fast").classify_faces(crops)
+    assert np.abs(probabilities - ours).max() <= 1e-4
