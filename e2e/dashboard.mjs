@@ -169,9 +169,12 @@ async function pages(page, tag) {
   const legRows = await page.locator("#model-legs tbody tr.leg").count();
   check(legRows === model.card.training.legs.length && legRows > 0,
     `${tag}: the training legs table has ${legRows} rows, the card ${model.card.training.legs.length} legs`);
-  for (const id of ["prf-chart", "loss-chart", "acc-chart"]) {
+  for (const id of ["prf-chart", "loss-chart", "acc-chart", "reliability-chart"]) {
     check(await chartDrawn(page, id), `${tag}: chart ${id} did not render`);
   }
+  // The shipped card's PrivateTest evaluation carries its calibration error.
+  const ece = await page.textContent("#eval-kpis");
+  check(/ECE\)\s*0\.\d{3}/.test(ece), `${tag}: no calibration error on the model page: ${ece}`);
   await fitsWidth(page, tag, "model");
   await page.screenshot({ path: `${shots}/${tag}-model.png`, fullPage: true });
 

@@ -37,6 +37,8 @@ enum Command {
     /// Emotions over time in MP4/MOV videos: faces followed with track ids, per frame and per
     /// track.
     Video(commands::video::VideoArgs),
+    /// Fit a model's temperature on PublicTest, so that its confidence can be trusted.
+    Calibrate(commands::calibrate::CalibrateArgs),
     /// Write a model as a file other software runs: ONNX, for ONNX Runtime, OpenCV and others.
     Export(commands::export::ExportArgs),
 }
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Model(args) => commands::model::run(args),
         Command::Video(args) => commands::video::run(args),
         Command::Export(args) => commands::export::run(args),
+        Command::Calibrate(args) => commands::calibrate::run(args),
     };
     match result {
         Ok(code) => code,

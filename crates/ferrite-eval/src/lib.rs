@@ -3,13 +3,15 @@
 //! over photos.
 
 mod annotate;
+mod calibration;
 mod metrics;
 mod plot;
 mod report;
 mod timeline;
 
 pub use annotate::{draw_boxes, emotion_colour, LabelledBox};
+pub use calibration::{fit_temperature, Calibration, ReliabilityBin, BINS};
 pub use metrics::{ClassMetrics, ConfusionMatrix, EvalReport};
-pub use plot::{plot_confusion, plot_history, HistoryPoint};
+pub use plot::{plot_confusion, plot_history, plot_reliability, HistoryPoint};
 pub use report::classification_report_text;
 pub use timeline::{plot_timeline, TrackSeries};

@@ -74,6 +74,9 @@ pub struct EvalReport {
     pub per_class: BTreeMap<String, ClassMetrics>,
     /// Confusion counts, rows = true label, in `labels` order.
     pub confusion: [[u64; NUM_CLASSES]; NUM_CLASSES],
+    /// Calibration of the probabilities (ECE, reliability bins), where they were measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<crate::Calibration>,
 }
 
 impl EvalReport {
@@ -122,6 +125,7 @@ impl EvalReport {
             labels: Emotion::names().iter().map(|s| s.to_string()).collect(),
             per_class,
             confusion: m.counts,
+            calibration: None,
         }
     }
 

@@ -1,4 +1,5 @@
-//! PNG plots with plotters: the confusion matrix heatmap and training curves.
+//! PNG plots with plotters: the confusion matrix heatmap, the reliability diagram and training
+//! curves.
 
 use std::path::Path;
 use std::sync::Once;
@@ -8,7 +9,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{register_font, FontStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::EvalReport;
+use crate::{Calibration, EvalReport};
 
 /// One epoch of training history, as plotted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -205,4 +206,55 @@ fn draw_history(
             .map_err(draw_err)?;
     }
     Ok(())
+}
+
+/// Draws the reliability diagram (each bin's accuracy against its mean confidence, the
+/// diagonal for a calibrated model, the faces per bin as a share), saved as PNG.
+pub fn plot_reliability(calibration: &Calibration, title: &str, path: &Path) -> Result<(), String> {
+    ensure_font();
+    render_png(path, (640, 640), |root| {
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("{title} (ECE {:.3})", calibration.ece),
+                ("sans-serif", 22),
+            )
+            .margin(16)
+            .x_label_area_size(50)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..1f64, 0f64..1f64)
+            .map_err(draw_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("confidence")
+            .y_desc("accuracy")
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17))
+            .draw()
+            .map_err(draw_err)?;
+        let total = calibration.bins.iter().map(|b| b.count).sum::<u64>().max(1) as f64;
+        let share = calibration.bins.iter().map(|b| {
+            let height = b.count as f64 / total;
+            Rectangle::new(
+                [(b.lower, 0.0), (b.upper, height)],
+                RGBColor(200, 200, 200).filled(),
+            )
+        });
+        chart.draw_series(share).map_err(draw_err)?;
+        let bars = calibration.bins.iter().filter(|b| b.count > 0).map(|b| {
+            let inset = (b.upper - b.lower) * 0.15;
+            let top = (b.lower + inset, b.accuracy);
+            Rectangle::new(
+                [top, (b.upper - inset, 0.0)],
+                RGBColor(70, 110, 220).mix(0.8).filled(),
+            )
+        });
+        chart.draw_series(bars).map_err(draw_err)?;
+        chart
+            .draw_series(LineSeries::new(
+                [(0.0, 0.0), (1.0, 1.0)],
+                RED.stroke_width(2),
+            ))
+            .map_err(draw_err)?;
+        Ok(())
+    })
 }

@@ -90,8 +90,13 @@ impl EmotionModel {
         self.source.to_string()
     }
 
-    /// Probabilities (label order) for 48x48 faces; `tta` averages with mirrored faces.
+    /// Probabilities (label order) for 48x48 faces; `tta` averages with mirrored faces. They go
+    /// through the card's temperature when it has one ([`ferrite_model::TemperatureScaling`]).
     pub fn classify(&self, faces: &[&[u8]], tta: bool) -> Vec<[f32; NUM_CLASSES]> {
-        self.net.predict(faces, tta)
+        let mut probabilities = self.net.predict(faces, tta);
+        if let Some(scaling) = &self.card.calibration {
+            probabilities.iter_mut().for_each(|p| scaling.apply(p));
+        }
+        probabilities
     }
 }

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::{ArchSpec, TrainingRecord};
+use crate::{ArchSpec, TemperatureScaling, TrainingRecord};
 
 /// Version of the model card that this build writes. Version 2 types the training record
 /// ([`TrainingRecord`]); version-1 cards (free-form training JSON) are still read.
@@ -26,6 +26,9 @@ pub struct ModelCard {
     /// Free-text notes: limits, what the model reached, intended use.
     #[serde(default)]
     pub notes: String,
+    /// The temperature its probabilities go through everywhere (`ferrite calibrate`), if fitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<TemperatureScaling>,
 }
 
 impl ModelCard {
@@ -74,6 +77,7 @@ impl ModelCard {
             training: TrainingRecord::default(),
             evaluation: serde_json::Map::new(),
             notes: String::new(),
+            calibration: None,
         }
     }
 }

@@ -9,6 +9,7 @@
 
 mod arch;
 mod bundle;
+mod calibration;
 mod card;
 mod engine;
 mod error;
@@ -17,6 +18,7 @@ mod training;
 
 pub use arch::{ArchSpec, BlockSpec};
 pub use bundle::{write_atomically, ModelBundle, CARD_FILE, WEIGHTS_FILE};
+pub use calibration::{temper, TemperatureScaling};
 pub use card::{ModelCard, FORMAT_VERSION};
 pub use engine::{Engine, TrainDevice};
 pub use error::ModelError;

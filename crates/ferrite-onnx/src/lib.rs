@@ -2,8 +2,10 @@
 //! reader. The graph takes `input`, float32 `[N, 1, 48, 48]`: the 48x48 gray face Ferrite's
 //! preprocessing makes, scaled to [0, 1]; and gives `probabilities`, `[N, 7]` in label order,
 //! softmax included. Each batch norm is folded into its conv's or dense layer's weight and a
-//! bias; dropout, which inference skips, is left out. The model's metadata holds the labels
-//! (`labels`, a JSON list), the preprocessing and the model card. Operator set 13, IR version 7.
+//! bias; dropout, which inference skips, is left out; the card's temperature (`ferrite
+//! calibrate`) divides the logits, folded into the classifier. The model's metadata holds the
+//! labels (`labels`, a JSON list), the preprocessing, the temperature and the model card.
+//! Operator set 13, IR version 7.
 
 mod proto;
 
@@ -41,6 +43,7 @@ pub fn export(net: &Network, card: &ModelCard) -> Vec<u8> {
 }
 
 fn model(net: &Network, card: &ModelCard) -> ModelProto {
+    let temperature = card.calibration.as_ref().map_or(1.0, |c| c.temperature);
     let labels: Vec<&str> = Emotion::ALL.iter().map(|e| e.name()).collect();
     let metadata = [
         (
@@ -50,6 +53,7 @@ fn model(net: &Network, card: &ModelCard) -> ModelProto {
         ("preprocessing", PREPROCESSING.to_string()),
         ("input", card.input.to_string()),
         ("architecture", card.arch.name.clone()),
+        ("temperature", temperature.to_string()),
         (
             "card",
             serde_json::to_string(card).expect("a card serialises"),
@@ -69,7 +73,7 @@ fn model(net: &Network, card: &ModelCard) -> ModelProto {
             card.arch.name,
             labels.join(", ")
         ),
-        graph: Some(GraphBuilder::default().build(net)),
+        graph: Some(GraphBuilder::default().build(net, temperature)),
         metadata_props: metadata
             .into_iter()
             .map(|(key, value)| StringStringEntryProto {
@@ -90,7 +94,9 @@ struct GraphBuilder {
 }
 
 impl GraphBuilder {
-    fn build(mut self, net: &Network) -> GraphProto {
+    /// The graph of `net`, its logits divided by `temperature` (the card's calibration) before
+    /// the softmax: folded into the classifier's weight and bias.
+    fn build(mut self, net: &Network, temperature: f32) -> GraphProto {
         self.current = INPUT.into();
         for (b, block) in net.blocks.iter().enumerate() {
             for (l, layer) in block.iter().enumerate() {
@@ -120,8 +126,13 @@ impl GraphBuilder {
         } else {
             net.classifier_weight.clone()
         };
+        let classifier: Vec<f32> = classifier.iter().map(|w| w / temperature).collect();
         let inp = classifier.len() / NUM_CLASSES;
-        let bias = net.classifier_bias.clone();
+        let bias = net
+            .classifier_bias
+            .iter()
+            .map(|b| b / temperature)
+            .collect();
         self.gemm("classifier", classifier, [inp, NUM_CLASSES], bias);
         self.node("Softmax", "softmax", vec![int("axis", 1)], OUTPUT);
         GraphProto {

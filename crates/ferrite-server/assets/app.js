@@ -510,7 +510,24 @@ function kpis(el, items) {
 
 function renderEvaluation(card, split) {
   const ev = card.evaluation[split];
-  kpis($("#eval-kpis"), [["accuracy", pct(ev.accuracy)], ["macro F1", ev.macro_f1.toFixed(3)], ["weighted F1", ev.weighted_f1.toFixed(3)], ["images", ev.n]]);
+  const cal = ev.calibration;
+  const temperature = card.calibration ? ` (temperature ${card.calibration.temperature.toFixed(2)})` : "";
+  kpis($("#eval-kpis"), [["accuracy", pct(ev.accuracy)], ["macro F1", ev.macro_f1.toFixed(3)], ["weighted F1", ev.weighted_f1.toFixed(3)], ["images", ev.n],
+    ["calibration error (ECE)", cal ? cal.ece.toFixed(3) + temperature : "not measured"]]);
+  // Reliability diagram: each confidence bin's accuracy against the diagonal of a calibrated model.
+  $("#reliability-card").hidden = !cal;
+  if (cal) {
+    const used = cal.bins.filter((b) => b.count > 0);
+    chart("reliability-chart", {
+      type: "bar",
+      data: { labels: used.map((b) => `${b.lower.toFixed(2)}-${b.upper.toFixed(2)}`), datasets: [
+        { type: "line", label: "calibrated (accuracy = confidence)", data: used.map((b) => (b.lower + b.upper) / 2), borderColor: "#dc2626", backgroundColor: "#dc2626", pointRadius: 0 },
+        { label: "accuracy", data: used.map((b) => b.accuracy), backgroundColor: "#0f766e" },
+        { label: "mean confidence", data: used.map((b) => b.confidence), backgroundColor: "#f59e0b" },
+      ] },
+      options: { maintainAspectRatio: false, scales: { y: { min: 0, max: 1 }, x: { title: { display: true, text: "confidence bin" } } }, plugins: { legend: { position: "bottom" } } },
+    });
+  }
   const normalise = $("#cm-normalise").checked;
   const head = `<tr><th>true \\ predicted</th>${ev.labels.map((l) => `<th>${l}</th>`).join("")}</tr>`;
   const rows = ev.confusion.map((row, t) => {

@@ -6,7 +6,10 @@ use clap::{Args, ValueEnum};
 
 use ferrite_data::{load_dataset, Emotion, Split, NUM_CLASSES};
 use ferrite_engine::Network;
-use ferrite_eval::{classification_report_text, plot_confusion, ConfusionMatrix, EvalReport};
+use ferrite_eval::{
+    classification_report_text, plot_confusion, plot_reliability, Calibration, ConfusionMatrix,
+    EvalReport,
+};
 use ferrite_model::{Engine, ModelBundle};
 
 use super::model_arg::ModelArg;
@@ -43,6 +46,12 @@ pub struct EvalArgs {
     /// Save the confusion matrix as PNG here (text format default: confusion-SPLIT.png).
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// Save the reliability diagram as PNG here (text format default: reliability-SPLIT.png).
+    #[arg(long)]
+    reliability: Option<PathBuf>,
+    /// Leave out the card's temperature: the network's own probabilities.
+    #[arg(long)]
+    uncalibrated: bool,
     /// Record the result in the model card's `evaluation` under the split's name.
     #[arg(long)]
     save_to_card: bool,
@@ -64,7 +73,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         set.summary(&format!("{} ({})", args.data.display(), args.split))
     );
     let faces: Vec<&[u8]> = set.samples.iter().map(|s| s.pixels.as_slice()).collect();
-    let probabilities = match args.engine {
+    let mut probabilities = match args.engine {
         Engine::Ferrite => Network::from_safetensors(&bundle.card.arch, &bundle.weights)
             .with_context(|| format!("model weights of {source}"))?
             .predict(&faces, args.tta),
@@ -72,13 +81,20 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("burn, with the model {source}"))?,
     };
     let card = bundle.card;
+    let scaling = card.calibration.as_ref().filter(|_| !args.uncalibrated);
+    if let Some(scaling) = scaling {
+        probabilities.iter_mut().for_each(|p| scaling.apply(p));
+    }
+    let labels: Vec<Emotion> = set.samples.iter().map(|s| s.label).collect();
+    let calibration = Calibration::measure(&probabilities, &labels);
     let pairs = set.samples.iter().zip(&probabilities).map(|(s, p)| {
         let best = (0..p.len())
             .max_by(|&a, &b| p[a].total_cmp(&p[b]))
             .unwrap_or(0);
         (s.label, Emotion::ALL[best])
     });
-    let report = EvalReport::from_confusion(&ConfusionMatrix::from_pairs(pairs));
+    let mut report = EvalReport::from_confusion(&ConfusionMatrix::from_pairs(pairs));
+    report.calibration = Some(calibration.clone());
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => {
@@ -91,6 +107,15 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
                 if args.tta { " with flip TTA" } else { "" }
             );
             println!("{}", classification_report_text(&report));
+            let temperature = match scaling {
+                Some(s) => format!("temperature {:.3} from the card", s.temperature),
+                None => "no temperature".to_string(),
+            };
+            println!(
+                "expected calibration error ({} bins, {temperature}): {:.4}",
+                ferrite_eval::BINS,
+                calibration.ece
+            );
         }
     }
     let plot = args.plot.clone().or_else(|| {
@@ -104,6 +129,16 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         );
         plot_confusion(&report, &title, &path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
         eprintln!("confusion matrix saved to {}", path.display());
+    }
+    let reliability = args.reliability.clone().or_else(|| {
+        matches!(args.format, Format::Text)
+            .then(|| PathBuf::from(format!("reliability-{}.png", args.split)))
+    });
+    if let Some(path) = reliability {
+        let title = format!("{} - {}", card.arch.name, args.split);
+        plot_reliability(&calibration, &title, &path)
+            .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        eprintln!("reliability diagram saved to {}", path.display());
     }
     if args.save_to_card {
         let mut card = card;

@@ -7,6 +7,7 @@ pub mod bench_burn;
 #[path = "bench_burn_missing.rs"]
 pub mod bench_burn;
 pub mod bench_pipeline;
+pub mod calibrate;
 pub mod eval;
 pub mod export;
 pub mod inputs;

@@ -1,0 +1,83 @@
+//! `ferrite calibrate`: fits a model's temperature on a validation split and records it in the
+//! card, so that every probability Ferrite gives for it (predict, video, the API, Python, the
+//! ONNX export) goes through it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use ferrite_data::{load_dataset, Emotion, ValidationSplit};
+use ferrite_engine::Network;
+use ferrite_eval::{fit_temperature, Calibration};
+use ferrite_model::{temper, ModelBundle, TemperatureScaling};
+
+use super::model_arg::ModelArg;
+
+/// Arguments of `ferrite calibrate`.
+#[derive(Args)]
+pub struct CalibrateArgs {
+    #[command(flatten)]
+    model: ModelArg,
+    /// Dataset: Kaggle layout, fer2013.csv, or its folder.
+    #[arg(long)]
+    data: PathBuf,
+    /// Split the temperature is fitted on: public-test. PrivateTest, the whole test folder and
+    /// the training set are refused (PrivateTest is reported, never tuned on).
+    #[arg(long, default_value = "public-test")]
+    split: ValidationSplit,
+}
+
+/// Runs `ferrite calibrate`.
+pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
+    let source = args.model.resolve()?;
+    let Some(dir) = source.dir() else {
+        anyhow::bail!(
+            "calibrate writes the temperature into a model folder's card, and {source} is \
+             inside the binary; give --model DIR"
+        );
+    };
+    let bundle = source.load()?;
+    let set = load_dataset(&args.data, args.split.split())?;
+    eprintln!(
+        "{}",
+        set.summary(&format!("{} ({})", args.data.display(), args.split))
+    );
+    let faces: Vec<&[u8]> = set.samples.iter().map(|s| s.pixels.as_slice()).collect();
+    let net = Network::from_safetensors(&bundle.card.arch, &bundle.weights)
+        .with_context(|| format!("model weights of {source}"))?;
+    let raw = net.predict(&faces, false);
+    let labels: Vec<Emotion> = set.samples.iter().map(|s| s.label).collect();
+    let temperature = fit_temperature(&raw, &labels);
+    let tempered: Vec<_> = raw
+        .iter()
+        .map(|p| {
+            let mut q = *p;
+            temper(&mut q, temperature);
+            q
+        })
+        .collect();
+    let scaling = TemperatureScaling {
+        temperature,
+        fitted_on: args.split.to_string(),
+        ece_before: Calibration::measure(&raw, &labels).ece,
+        ece_after: Calibration::measure(&tempered, &labels).ece,
+    };
+    println!(
+        "{source}: temperature {temperature:.3} fitted on {} ({} faces): expected calibration \
+         error {:.4} -> {:.4}",
+        args.split,
+        faces.len(),
+        scaling.ece_before,
+        scaling.ece_after
+    );
+    let mut card = bundle.card;
+    card.calibration = Some(scaling);
+    ModelBundle::save_card(dir, &card).context("updating the model card")?;
+    println!(
+        "recorded in {}",
+        dir.join(ferrite_model::CARD_FILE).display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
