@@ -511,9 +511,9 @@ function kpis(el, items) {
 function renderEvaluation(card, split) {
   const ev = card.evaluation[split];
   const cal = ev.calibration;
-  const temperature = card.calibration ? ` (temperature ${card.calibration.temperature.toFixed(2)})` : "";
   kpis($("#eval-kpis"), [["accuracy", pct(ev.accuracy)], ["macro F1", ev.macro_f1.toFixed(3)], ["weighted F1", ev.weighted_f1.toFixed(3)], ["images", ev.n],
-    ["calibration error (ECE)", cal ? cal.ece.toFixed(3) + temperature : "not measured"]]);
+    ["calibration error (ECE)", cal ? cal.ece.toFixed(3) : "not measured"],
+    ["temperature", card.calibration ? card.calibration.temperature.toFixed(3) : "none"]]);
   // Reliability diagram: each confidence bin's accuracy against the diagonal of a calibrated model.
   $("#reliability-card").hidden = !cal;
   if (cal) {
