@@ -173,6 +173,22 @@ fn every_spelling_of_a_held_out_split_is_refused_before_any_data_is_read() {
             stderr.contains("cannot be a validation split") && stderr.contains("PrivateTest"),
             "--val-split {split}: {stderr}"
         );
+        // A temperature is fitted on a validation split too.
+        let out = ferrite(&[
+            "calibrate",
+            "--model",
+            "/nonexistent/model",
+            "--data",
+            "/nonexistent",
+            "--split",
+            split,
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "calibrate --split {split} was accepted"
+        );
+        assert!(text(&out.stderr).contains("cannot be a validation split"));
     }
 }
 
@@ -188,6 +204,16 @@ fn the_shipped_model_card_cannot_be_written_to() {
             "--data",
             data.path().to_str().unwrap(),
             "--save-to-card",
+        ],
+        "give --model DIR",
+    );
+    fails_naming(
+        &[
+            "calibrate",
+            "--model",
+            "fast",
+            "--data",
+            data.path().to_str().unwrap(),
         ],
         "give --model DIR",
     );

@@ -77,16 +77,24 @@ impl Calibration {
     }
 }
 
-/// Mean negative log-likelihood of the true labels under `probabilities` tempered by `t`.
-fn nll(probabilities: &[[f32; NUM_CLASSES]], labels: &[Emotion], t: f32) -> f64 {
-    let sum: f64 = probabilities
+/// `probabilities` through temperature `t` ([`temper`]).
+pub fn tempered(probabilities: &[[f32; NUM_CLASSES]], t: f32) -> Vec<[f32; NUM_CLASSES]> {
+    probabilities
         .iter()
-        .zip(labels)
-        .map(|(p, label)| {
+        .map(|p| {
             let mut q = *p;
             temper(&mut q, t);
-            -f64::from(q[label.index()].max(1e-12)).ln()
+            q
         })
+        .collect()
+}
+
+/// Mean negative log-likelihood of the true labels under `probabilities` tempered by `t`.
+fn nll(probabilities: &[[f32; NUM_CLASSES]], labels: &[Emotion], t: f32) -> f64 {
+    let sum: f64 = tempered(probabilities, t)
+        .iter()
+        .zip(labels)
+        .map(|(q, label)| -f64::from(q[label.index()].max(1e-12)).ln())
         .sum();
     sum / probabilities.len().max(1) as f64
 }
@@ -153,15 +161,7 @@ mod tests {
         let (p, labels) = faces(2000, 0.6, 0.95);
         let t = fit_temperature(&p, &labels);
         assert!(t > 1.0, "temperature {t}");
-        let tempered: Vec<_> = p
-            .iter()
-            .map(|p| {
-                let mut q = *p;
-                temper(&mut q, t);
-                q
-            })
-            .collect();
-        let after = Calibration::measure(&tempered, &labels).ece;
+        let after = Calibration::measure(&tempered(&p, t), &labels).ece;
         assert!(after < 0.01, "ece after {after}");
         let (p, labels) = faces(2000, 0.95, 0.6);
         assert!(

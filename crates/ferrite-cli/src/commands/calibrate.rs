@@ -10,8 +10,8 @@ use clap::Args;
 
 use ferrite_data::{load_dataset, Emotion, ValidationSplit};
 use ferrite_engine::Network;
-use ferrite_eval::{fit_temperature, Calibration};
-use ferrite_model::{temper, ModelBundle, TemperatureScaling};
+use ferrite_eval::{fit_temperature, tempered, Calibration};
+use ferrite_model::{ModelBundle, TemperatureScaling};
 
 use super::model_arg::ModelArg;
 
@@ -50,19 +50,11 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let raw = net.predict(&faces, false);
     let labels: Vec<Emotion> = set.samples.iter().map(|s| s.label).collect();
     let temperature = fit_temperature(&raw, &labels);
-    let tempered: Vec<_> = raw
-        .iter()
-        .map(|p| {
-            let mut q = *p;
-            temper(&mut q, temperature);
-            q
-        })
-        .collect();
     let scaling = TemperatureScaling {
         temperature,
         fitted_on: args.split.to_string(),
         ece_before: Calibration::measure(&raw, &labels).ece,
-        ece_after: Calibration::measure(&tempered, &labels).ece,
+        ece_after: Calibration::measure(&tempered(&raw, temperature), &labels).ece,
     };
     println!(
         "{source}: temperature {temperature:.3} fitted on {} ({} faces): expected calibration \
