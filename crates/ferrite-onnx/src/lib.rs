@@ -12,8 +12,8 @@ mod proto;
 use prost::Message;
 
 use ferrite_data::{Emotion, FACE_SIZE, NUM_CLASSES};
-use ferrite_engine::layers::batchnorm::BatchNorm;
 use ferrite_engine::layers::conv::weight_to_oihw;
+use ferrite_engine::layers::fused::fold_batch_norm;
 use ferrite_engine::{dense_rows_to_nchw, Network};
 use ferrite_model::ModelCard;
 
@@ -101,8 +101,8 @@ impl GraphBuilder {
         for (b, block) in net.blocks.iter().enumerate() {
             for (l, layer) in block.iter().enumerate() {
                 let name = format!("block{}_conv{}", b + 1, l + 1);
-                let oihw = weight_to_oihw(&layer.weight, layer.cin, layer.cout);
-                let (weight, bias) = fold(&oihw, &layer.bn, layer.cout, OutputAxis::First);
+                let (folded, bias) = fold_batch_norm(&layer.weight, &layer.bn, layer.cout);
+                let weight = weight_to_oihw(&folded, layer.cin, layer.cout);
                 let dims = [layer.cout, layer.cin, 3, 3];
                 self.conv(&name, weight, &dims, bias);
                 self.unary("Relu", &format!("{name}_relu"));
@@ -116,7 +116,7 @@ impl GraphBuilder {
             } else {
                 layer.weight.clone()
             };
-            let (weight, bias) = fold(&rows, &layer.bn, layer.out, OutputAxis::Last);
+            let (weight, bias) = fold_batch_norm(&rows, &layer.bn, layer.out);
             let name = format!("dense{}", k + 1);
             self.gemm(&name, weight, [layer.inp, layer.out], bias);
             self.unary("Relu", &format!("{name}_relu"));
@@ -212,30 +212,6 @@ impl GraphBuilder {
         let b = self.weight(format!("{name}.bias"), &[out], bias);
         self.node_with("Gemm", name, &[w, b], Vec::new(), name);
     }
-}
-
-/// Where a weight's output channel is: the first axis (a conv's OIHW) or the last (`[in, out]`).
-enum OutputAxis {
-    First,
-    Last,
-}
-
-/// Batch norm (running statistics) folded into `weight`: each output channel's weights scaled,
-/// and the shift as the bias.
-fn fold(weight: &[f32], bn: &BatchNorm, out: usize, axis: OutputAxis) -> (Vec<f32>, Vec<f32>) {
-    let (scale, shift) = bn.folded();
-    let folded = match axis {
-        OutputAxis::First => weight
-            .chunks_exact(weight.len() / out)
-            .zip(&scale)
-            .flat_map(|(w, s)| w.iter().map(move |v| v * s))
-            .collect(),
-        OutputAxis::Last => weight
-            .chunks_exact(out)
-            .flat_map(|row| row.iter().zip(&scale).map(|(v, s)| v * s))
-            .collect(),
-    };
-    (folded, shift)
 }
 
 fn ints(name: &str, values: &[i64]) -> AttributeProto {

@@ -74,7 +74,10 @@ impl BatchNorm {
         debug_assert_eq!(rows * c, x.len());
     }
 
-    /// Inference forward in place: `x = relu(gamma * (x - mean) / sqrt(var + eps) + beta)`.
+    /// Inference forward in place: `x = relu(gamma * (x - mean) / sqrt(var + eps) + beta)`, as
+    /// a pass of its own: the reference the fused inference layers are tested against (they
+    /// fold it into their weights instead, [`crate::layers::fused`]).
+    #[cfg(test)]
     pub fn forward_infer(&self, x: &mut [f32]) {
         let c = self.channels();
         let (scale, shift) = self.folded();

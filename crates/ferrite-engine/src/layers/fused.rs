@@ -8,6 +8,18 @@ use super::batchnorm::BatchNorm;
 use super::conv::{self, ConvShape, Scratch};
 use super::{dense, winograd};
 
+/// Batch norm (running statistics) folded into the weight before it, stored with the output
+/// channel last (`[k, out]`: a conv's `[(ky, kx, cin), cout]` or a dense layer's `[in, out]`):
+/// each output channel's weights scaled, and the shift as the bias.
+pub fn fold_batch_norm(w: &[f32], bn: &BatchNorm, out: usize) -> (Vec<f32>, Vec<f32>) {
+    let (scale, shift) = bn.folded();
+    let weight = w
+        .chunks_exact(out)
+        .flat_map(|row| row.iter().zip(&scale).map(|(w, s)| w * s))
+        .collect();
+    (weight, shift)
+}
+
 /// A 3x3 conv, batch norm and ReLU as one layer: `y = max(conv(x, w') + b, 0)`.
 #[derive(Debug, Clone)]
 pub struct FusedConv {
@@ -25,11 +37,7 @@ impl FusedConv {
     /// The conv of weight `w` (`[(ky, kx, cin), cout]`) followed by `bn` (running statistics)
     /// and ReLU.
     pub fn new(w: &[f32], bn: &BatchNorm, cin: usize, cout: usize) -> FusedConv {
-        let (scale, shift) = bn.folded();
-        let weight: Vec<f32> = w
-            .chunks_exact(cout)
-            .flat_map(|row| row.iter().zip(&scale).map(|(w, s)| w * s))
-            .collect();
+        let (weight, bias) = fold_batch_norm(w, bn, cout);
         let transformed = if winograd::channels_fit(cin) && winograd::channels_fit(cout) {
             winograd::transformed_weight(&weight, cin, cout)
         } else {
@@ -40,7 +48,7 @@ impl FusedConv {
             cout,
             weight,
             transformed,
-            bias: shift,
+            bias,
         }
     }
 
@@ -80,16 +88,12 @@ pub struct FusedDense {
 impl FusedDense {
     /// The dense layer of weight `w` (`[in, out]`, no bias) followed by `bn` and ReLU.
     pub fn new(w: &[f32], bn: &BatchNorm, inp: usize, out: usize) -> FusedDense {
-        let (scale, shift) = bn.folded();
-        let weight = w
-            .chunks_exact(out)
-            .flat_map(|row| row.iter().zip(&scale).map(|(w, s)| w * s))
-            .collect();
+        let (weight, bias) = fold_batch_norm(w, bn, out);
         FusedDense {
             inp,
             out,
             weight,
-            bias: shift,
+            bias,
         }
     }
 
