@@ -6,6 +6,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 
 use image::{GrayImage, Luma, RgbImage};
 
@@ -133,9 +134,12 @@ fn test_video(dir: &Path, frames: &[GrayImage]) -> PathBuf {
     path
 }
 
-#[test]
-#[ignore = "needs Chromium and `npm ci` in e2e/ (.ci/run installs both and runs ignored tests)"]
-fn dashboard_pages_work_in_headless_chromium() {
+/// The browser tests one at a time: two servers and two Chromiums at once would share this
+/// machine's two cores and meet their time limits by chance.
+static BROWSER: Mutex<()> = Mutex::new(());
+
+/// Chromium and Playwright, or a panic that says how to get them; the e2e folder.
+fn browser_needs() -> (String, PathBuf) {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let e2e = repo_root().join("e2e");
     assert!(
@@ -146,15 +150,14 @@ fn dashboard_pages_work_in_headless_chromium() {
         e2e.join("node_modules/playwright-core").exists(),
         "e2e/node_modules is missing: run `npm ci` in e2e/"
     );
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    drawn_dataset(&data);
-    let photo = test_photo(tmp.path());
-    let (frames, video_faces) = test_frames();
-    let video = test_video(tmp.path(), &frames);
-    let camera = fake_camera(tmp.path(), &frames);
+    (chromium, e2e)
+}
+
+/// Starts `ferrite serve` on a free port with `args`; the server and its base URL.
+fn start_server(args: &[&str]) -> (Server, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ferrite"))
-        .args(["serve", "--port", "0", "--data", data.to_str().unwrap()])
+        .args(["serve", "--port", "0"])
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .expect("ferrite serve starts");
@@ -168,21 +171,18 @@ fn dashboard_pages_work_in_headless_chromium() {
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .trim_end_matches('/')
         .to_string();
-    let shots = repo_root().join("target/e2e-screenshots");
+    (server, url)
+}
+
+/// Runs an e2e script with `args` and the fake camera; fails the test with its log.
+fn run_e2e(script: &Path, args: &[&str], chromium: &str, camera: &Path) {
     let out = Command::new("node")
-        .arg(e2e.join("dashboard.mjs"))
-        .args([
-            url.as_str(),
-            photo.to_str().unwrap(),
-            shots.to_str().unwrap(),
-            video.to_str().unwrap(),
-            &video_faces.to_string(),
-        ])
-        .env("CHROMIUM", &chromium)
-        .env("FAKE_CAMERA", &camera)
+        .arg(script)
+        .args(args)
+        .env("CHROMIUM", chromium)
+        .env("FAKE_CAMERA", camera)
         .output()
         .expect("node runs");
-    drop(server);
     let log = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -190,5 +190,78 @@ fn dashboard_pages_work_in_headless_chromium() {
     );
     eprintln!("{log}");
     assert!(out.status.success(), "browser test failed:\n{log}");
+}
+
+#[test]
+#[ignore = "needs Chromium and `npm ci` in e2e/ (.ci/run installs both and runs ignored tests)"]
+fn dashboard_pages_work_in_headless_chromium() {
+    let _one_at_a_time = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let (chromium, e2e) = browser_needs();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    drawn_dataset(&data);
+    let photo = test_photo(tmp.path());
+    let (frames, video_faces) = test_frames();
+    let video = test_video(tmp.path(), &frames);
+    let camera = fake_camera(tmp.path(), &frames);
+    let (server, url) = start_server(&["--data", data.to_str().unwrap()]);
+    let shots = repo_root().join("target/e2e-screenshots");
+    run_e2e(
+        &e2e.join("dashboard.mjs"),
+        &[
+            url.as_str(),
+            photo.to_str().unwrap(),
+            shots.to_str().unwrap(),
+            video.to_str().unwrap(),
+            &video_faces.to_string(),
+        ],
+        &chromium,
+        &camera,
+    );
+    drop(server);
     assert!(shots.join("phone-model.png").exists());
+}
+
+/// The private mode (issue 21): the Predictor, Batch and Live webcam pages read photos and
+/// frames in the browser, with the server's results and no upload, and `ferrite export
+/// --format web` makes a static site that does the same with no server (e2e/private_mode.mjs).
+#[test]
+#[ignore = "needs Chromium and `npm ci` in e2e/ (.ci/run installs both and runs ignored tests)"]
+fn private_mode_reads_photos_and_frames_in_the_browser() {
+    let _one_at_a_time = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let (chromium, e2e) = browser_needs();
+    let tmp = tempfile::tempdir().unwrap();
+    let photo = test_photo(tmp.path());
+    // A format the module leaves to the browser's decoder (lossless, so the same pixels).
+    let webp = tmp.path().join("photo.webp");
+    image::open(&photo).unwrap().to_rgb8().save(&webp).unwrap();
+    let (frames, camera_faces) = test_frames();
+    let camera = fake_camera(tmp.path(), &frames);
+    let site = tmp.path().join("site");
+    let export = Command::new(env!("CARGO_BIN_EXE_ferrite"))
+        .args(["export", "--format", "web", "--out", site.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let (server, url) = start_server(&[]);
+    let shots = repo_root().join("target/e2e-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    run_e2e(
+        &e2e.join("private_mode.mjs"),
+        &[
+            url.as_str(),
+            site.to_str().unwrap(),
+            photo.to_str().unwrap(),
+            webp.to_str().unwrap(),
+            shots.to_str().unwrap(),
+            &camera_faces.to_string(),
+        ],
+        &chromium,
+        &camera,
+    );
+    drop(server);
 }

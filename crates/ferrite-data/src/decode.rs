@@ -33,6 +33,10 @@ pub enum DecodeError {
     /// Not an image format Ferrite reads.
     #[error("not an image Ferrite can read (JPEG, PNG, WebP, BMP, GIF, TIFF, PNM)")]
     UnknownFormat,
+    /// A format Ferrite reads, left out of this build (TIFF and WebP without the
+    /// `all-formats` feature, as in the browser's private mode).
+    #[error("a {0} image: this build of Ferrite reads JPEG, PNG, GIF, BMP and PNM only")]
+    FormatNotInBuild(&'static str),
     /// More pixels than allowed.
     #[error("image is {width}x{height} = {pixels} pixels, over the limit of {limit} pixels")]
     TooLarge {
@@ -69,6 +73,11 @@ pub fn decode_image(bytes: &[u8], max_pixels: u64) -> Result<DynamicImage, Decod
         .map_err(DecodeError::Io)?;
     match reader.format() {
         None => return Err(DecodeError::UnknownFormat),
+        Some(format @ (image::ImageFormat::Tiff | image::ImageFormat::WebP))
+            if !format.reading_enabled() =>
+        {
+            return Err(DecodeError::FormatNotInBuild(format_name(format)))
+        }
         Some(image::ImageFormat::Jpeg) if !jpeg_is_complete(bytes) => {
             return Err(DecodeError::Corrupt(
                 "truncated JPEG (no end-of-image marker after the last scan)".into(),
@@ -94,6 +103,15 @@ pub fn decode_image(bytes: &[u8], max_pixels: u64) -> Result<DynamicImage, Decod
     let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
     image.apply_orientation(orientation);
     Ok(image)
+}
+
+/// The name of a format `all-formats` adds.
+fn format_name(format: image::ImageFormat) -> &'static str {
+    if format == image::ImageFormat::Tiff {
+        "TIFF"
+    } else {
+        "WebP"
+    }
 }
 
 /// Whether a JPEG's last scan is followed by its end-of-image marker. The JPEG decoder fills a

@@ -4,7 +4,7 @@
 
 use ferrite_data::NUM_CLASSES;
 use ferrite_engine::{InferenceNet, Network};
-use ferrite_model::{ModelCard, ModelSource, ShippedModel};
+use ferrite_model::{ModelBundle, ModelCard, ModelSource, ShippedModel};
 
 /// Why a model could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +55,15 @@ impl EmotionModel {
 
     /// Loads the model `source`.
     pub fn from_source(source: &ModelSource) -> Result<EmotionModel, ModelLoadError> {
-        let bundle = source.load()?;
+        Self::from_bundle(source.load()?, source.clone())
+    }
+
+    /// A model from a card and weights already in memory (e.g. fetched by a browser), which
+    /// came from `source`.
+    pub fn from_bundle(
+        bundle: ModelBundle,
+        source: ModelSource,
+    ) -> Result<EmotionModel, ModelLoadError> {
         let net = Network::from_safetensors(&bundle.card.arch, &bundle.weights).map_err(|e| {
             ModelLoadError::Weights {
                 model: source.clone(),
@@ -65,7 +73,7 @@ impl EmotionModel {
         Ok(EmotionModel {
             card: bundle.card,
             net: InferenceNet::new(&net),
-            source: source.clone(),
+            source,
         })
     }
 

@@ -51,6 +51,16 @@ impl ShippedModel {
         }
     }
 
+    /// The embedded `card.json`, as text (what the browser's private mode fetches).
+    pub fn card_json(self) -> &'static str {
+        self.files().0
+    }
+
+    /// The embedded `model.safetensors`.
+    pub fn weights(self) -> &'static [u8] {
+        self.files().1
+    }
+
     /// The embedded card.
     pub fn card(self) -> ModelCard {
         ModelCard::parse(self.files().0).expect("an embedded model card is valid (tested)")

@@ -52,6 +52,11 @@ function withModel(path) {
 
 async function modelSelectorInit() {
   const select = $("#model-select");
+  if (STATIC) {
+    select.innerHTML = `<option value="fast">fast (in this browser)</option>`;
+    select.disabled = true;
+    return;
+  }
   let health;
   try { health = await api("/api/health"); } catch (_) { return; }
   const served = health.served_model;
@@ -68,12 +73,95 @@ async function modelSelectorInit() {
   });
 }
 
+// ---------- private mode ----------
+// The face detector and the fast model compiled to WebAssembly run in a worker
+// (assets/private/worker.js): with the switch on, photos and webcam frames are read inside this
+// browser and sent nowhere, not even to this machine's server. The static build (`ferrite
+// export --format web`, no server behind it) has private mode only.
+const STATIC = document.documentElement.hasAttribute("data-static");
+const PRIVATE_KEY = "ferrite.private";
+const priv = { worker: null, next: 1, pending: new Map(), info: null };
+const privateOn = () => STATIC || localStorage.getItem(PRIVATE_KEY) === "on";
+
+function privateCall(op, payload = {}, transfer = []) {
+  if (!priv.worker) {
+    priv.worker = new Worker("assets/private/worker.js");
+    priv.worker.onmessage = ({ data }) => {
+      const call = priv.pending.get(data.id);
+      priv.pending.delete(data.id);
+      if (data.ok) call.resolve(data.result); else call.reject(new Error(data.error));
+    };
+    priv.worker.onerror = (e) => {
+      priv.pending.forEach((call) => call.reject(new Error(e.message || "the private-mode worker failed")));
+      priv.pending.clear();
+      priv.worker = null;
+    };
+  }
+  const id = priv.next++;
+  return new Promise((resolve, reject) => {
+    priv.pending.set(id, { resolve, reject });
+    priv.worker.postMessage({ id, op, ...payload }, transfer);
+  });
+}
+
+// Loads the module and the model (once; the browser keeps the files) and says what they cost.
+async function privateLoad() {
+  const note = document.querySelectorAll(".private-note");
+  try {
+    priv.info = priv.info || await privateCall("info");
+    const mb = (priv.info.bytes / 1e6).toFixed(1);
+    note.forEach((n) => { n.textContent = `Private mode: the fast model runs in this browser (${mb} MB, loaded in ${Math.round(priv.info.load_ms)} ms); nothing is sent.`; });
+  } catch (e) {
+    note.forEach((n) => { n.textContent = `Private mode could not start: ${e.message}`; });
+  }
+}
+
+function privateSwitchesInit() {
+  const boxes = document.querySelectorAll(".private-switch input");
+  const sync = () => {
+    boxes.forEach((b) => { b.checked = privateOn(); b.disabled = STATIC; });
+    document.body.classList.toggle("private", privateOn());
+    if (privateOn()) privateLoad();
+  };
+  boxes.forEach((b) => b.addEventListener("change", () => {
+    localStorage.setItem(PRIVATE_KEY, b.checked ? "on" : "off");
+    sync();
+  }));
+  sync();
+}
+
+// A drawable (bitmap, video) as RGBA pixels for the module, `width` x `height`.
+function pixelsOf(source, width, height) {
+  const canvas = Object.assign(document.createElement("canvas"), { width, height });
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(source, 0, 0, width, height);
+  return ctx.getImageData(0, 0, width, height).data.buffer;
+}
+
+// One photo read in the browser, reported as `POST /api/predict` reports it. The module decodes
+// it with the server's own decoder (the same faces and probabilities as the server's fast
+// model); TIFF and WebP are left out of it, so the browser decodes those.
+async function privatePredict(file, tta, bitmap = null) {
+  const name = file.name || "pasted.png";
+  const bytes = await file.arrayBuffer();
+  let report = await privateCall("predict", { name, bytes, tta }, [bytes]);
+  if (report.needs_pixels) {
+    bitmap = bitmap || await createImageBitmap(file).catch(() => null);
+    if (!bitmap) throw new Error(`${name}: this browser cannot decode ${report.needs_pixels} images, so private mode cannot read it; turn private mode off to let this machine's server read it`);
+    const rgba = pixelsOf(bitmap, bitmap.width, bitmap.height);
+    report = await privateCall("pixels", { name, rgba, width: bitmap.width, height: bitmap.height, tta }, [rgba]);
+  }
+  if (report.error) throw new Error(`${report.file}: ${report.error}`);
+  return report;
+}
+
 // ---------- pages and navigation ----------
 const pageInit = {};
 const initialised = new Set();
 
 function showPage() {
-  const page = (location.hash || "#predict").slice(1);
+  const wanted = (location.hash || "#predict").slice(1);
+  const page = [...document.querySelectorAll("#tabs a")].some((a) => a.dataset.page === wanted) ? wanted : "predict";
   document.querySelectorAll(".page").forEach((p) => { p.hidden = p.id !== `page-${page}`; });
   document.querySelectorAll("#tabs a").forEach((a) => a.classList.toggle("active", a.dataset.page === page));
   if (pageInit[page] && !initialised.has(page)) {
@@ -124,8 +212,11 @@ async function predictFile(file) {
   try { bitmap = await createImageBitmap(file); } catch (_) { /* e.g. TIFF: the server still reads it */ }
   try {
     const started = performance.now();
-    const [report] = await api(withModel(`/api/predict${tta}`), { method: "POST", body: form });
+    const inBrowser = privateOn();
+    const report = inBrowser ? await privatePredict(file, !!tta, bitmap)
+      : (await api(withModel(`/api/predict${tta}`), { method: "POST", body: form }))[0];
     const ms = Math.round(performance.now() - started);
+    const where = inBrowser ? " in this browser (private mode, fast model)" : "";
     const ctx = canvas.getContext("2d");
     if (bitmap) {
       canvas.width = bitmap.width;
@@ -141,7 +232,7 @@ async function predictFile(file) {
       $("#faces").innerHTML = `<p class="muted" id="no-face">No face found.</p>`;
     } else {
       const whole = report.whole_image ? " (no face detected: the whole image was read as one face crop)" : "";
-      status.textContent = `${n} face${n > 1 ? "s" : ""} found in ${ms} ms${whole}.`;
+      status.textContent = `${n} face${n > 1 ? "s" : ""} found in ${ms} ms${where}${whole}.`;
       $("#faces").innerHTML = report.faces.map((f, i) => faceCard(f, i)).join("");
     }
   } catch (e) {
@@ -177,7 +268,8 @@ pageInit.predict = () => {
 // ---------- live webcam ----------
 // Frames go to `/api/live/SESSION`: the server follows each face by track and smooths its
 // probabilities over the session's frames (as for videos), so labels do not flicker.
-const cam = { stream: null, running: false, session: "", t0: 0, frames: 0, rows: [], points: [], lastChart: 0, times: [] };
+// In private mode they go to the worker instead, whose module runs the same tracker.
+const cam = { stream: null, running: false, private: null, session: "", t0: 0, frames: 0, rows: [], points: [], lastChart: 0, times: [] };
 
 function sessionId() {
   if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -196,6 +288,28 @@ function camChart() {
   });
 }
 
+// Faces no smaller than this many pixels of the (at most 480 wide) frame are looked for.
+const CAM_MIN_FACE = 48;
+
+// A frame to this machine's server: JPEG, followed there by the session's tracker.
+async function camServerFrame(video, grab) {
+  if (cam.private !== false) Object.assign(cam, { private: false, session: sessionId() });
+  grab.getContext("2d").drawImage(video, 0, 0, grab.width, grab.height);
+  const blob = await new Promise((r) => grab.toBlob(r, "image/jpeg", 0.85));
+  return api(withModel(`/api/live/${cam.session}?min_face=${CAM_MIN_FACE}`), { method: "POST", body: blob, headers: { "Content-Type": "image/jpeg" } });
+}
+
+// A frame read in this browser (private mode): its pixels to the worker's own tracker.
+async function camPrivateFrame(video, grab) {
+  if (cam.private !== true) {
+    await privateCall("liveStart", { minFace: CAM_MIN_FACE });
+    cam.private = true;
+  }
+  const rgba = pixelsOf(video, grab.width, grab.height);
+  const timeS = (performance.now() - cam.t0) / 1000;
+  return privateCall("liveFrame", { rgba, width: grab.width, height: grab.height, timeS }, [rgba]);
+}
+
 async function camLoop() {
   const video = $("#video");
   const overlay = $("#overlay");
@@ -205,12 +319,11 @@ async function camLoop() {
     const scale = Math.min(1, 480 / video.videoWidth);
     grab.width = Math.round(video.videoWidth * scale);
     grab.height = Math.round(video.videoHeight * scale);
-    grab.getContext("2d").drawImage(video, 0, 0, grab.width, grab.height);
-    const blob = await new Promise((r) => grab.toBlob(r, "image/jpeg", 0.85));
     let report;
     try {
-      report = await api(withModel(`/api/live/${cam.session}?min_face=48`), { method: "POST", body: blob, headers: { "Content-Type": "image/jpeg" } });
+      report = privateOn() ? await camPrivateFrame(video, grab) : await camServerFrame(video, grab);
     } catch (e) {
+      cam.private = null; // start a fresh session with the next frame
       $("#cam-stats").textContent = `error: ${e.message}`;
       await new Promise((r) => setTimeout(r, 500));
       continue;
@@ -261,7 +374,7 @@ async function camStart() {
   const video = $("#video");
   video.srcObject = cam.stream;
   await video.play();
-  Object.assign(cam, { running: true, session: sessionId(), t0: performance.now(), frames: 0, rows: [], points: [], times: [] });
+  Object.assign(cam, { running: true, private: null, t0: performance.now(), frames: 0, rows: [], points: [], times: [] });
   camChart();
   $("#cam-start").disabled = true;
   $("#cam-stop").disabled = false;
@@ -312,14 +425,25 @@ async function batchRun(files) {
   progress.value = 0;
   batch.reports = [];
   const started = performance.now();
+  const inBrowser = privateOn();
   for (let i = 0; i < files.length; i += 4) {
     const group = files.slice(i, i + 4);
-    const form = new FormData();
-    group.forEach((f) => form.append("image", f, f.name));
-    try {
-      batch.reports.push(...await api(withModel("/api/predict"), { method: "POST", body: form }));
-    } catch (e) {
-      batch.reports.push(...group.map((f) => ({ file: f.name, faces: [], error: e.message })));
+    if (inBrowser) {
+      for (const f of group) {
+        try {
+          batch.reports.push(await privatePredict(f, false));
+        } catch (e) {
+          batch.reports.push({ file: f.name, faces: [], error: e.message });
+        }
+      }
+    } else {
+      const form = new FormData();
+      group.forEach((f) => form.append("image", f, f.name));
+      try {
+        batch.reports.push(...await api(withModel("/api/predict"), { method: "POST", body: form }));
+      } catch (e) {
+        batch.reports.push(...group.map((f) => ({ file: f.name, faces: [], error: e.message })));
+      }
     }
     progress.value = Math.min(files.length, i + group.length);
     const faces = batch.reports.reduce((n, r) => n + r.faces.length, 0);
@@ -663,6 +787,12 @@ pageInit.eda = edaPoll;
 
 // ---------- start ----------
 Chart.defaults.animation = false; // charts appear at once (and screenshots show final values)
-api("/api/model").then((info) => Object.assign(COLOURS, info.colours)).catch(() => {});
+if (STATIC) {
+  // No server: the pages that need one are left out.
+  ["video", "model", "eda"].forEach((p) => document.querySelector(`#tabs a[data-page="${p}"]`).remove());
+} else {
+  api("/api/model").then((info) => Object.assign(COLOURS, info.colours)).catch(() => {});
+}
+privateSwitchesInit();
 window.addEventListener("hashchange", showPage);
 modelSelectorInit().then(showPage);

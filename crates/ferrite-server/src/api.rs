@@ -12,9 +12,10 @@ use ferrite_model::ShippedModel;
 
 use crate::eda::EdaState;
 use crate::error::ApiError;
-use crate::live::{LiveReport, LiveSettings};
+use crate::live::LiveSettings;
 use crate::pool::Refusal;
 use crate::AppState;
+use ferrite_video::LiveReport;
 
 /// The OpenAPI 3.1 description of this API.
 const OPENAPI: &str = include_str!("openapi.json");

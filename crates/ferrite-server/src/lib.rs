@@ -4,7 +4,7 @@
 
 pub mod access;
 mod api;
-mod assets;
+pub mod assets;
 pub mod eda;
 mod error;
 pub mod live;
@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Path};
+use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -111,10 +112,15 @@ pub struct ServerConfig {
 pub fn router(state: AppState, max_upload_bytes: usize, access: AccessPolicy) -> Router {
     let max_video_bytes = state.videos.config().max_bytes;
     Router::new()
-        .route("/", get(|| async { assets::serve("") }))
+        .route(
+            "/",
+            get(|headers: HeaderMap| async move { assets::serve("", &headers) }),
+        )
         .route(
             "/assets/{*path}",
-            get(|Path(path): Path<String>| async move { assets::serve(&path) }),
+            get(|Path(path): Path<String>, headers: HeaderMap| async move {
+                assets::serve(&path, &headers)
+            }),
         )
         .route("/api/health", get(api::health))
         .route("/api/model", get(api::model))

@@ -9,12 +9,11 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use serde::Serialize;
 use tokio::sync::oneshot;
 
 use ferrite_data::decode_image;
 use ferrite_infer::PredictOptions;
-use ferrite_video::{FaceRow, TrackerConfig, VideoAnalyzer, VideoFrame};
+use ferrite_video::{LiveReport, LiveSession};
 
 use crate::models::{ModelChoice, ModelSet};
 use crate::pool::Refusal;
@@ -38,21 +37,6 @@ impl Default for LiveConfig {
             idle: Duration::from_secs(60),
         }
     }
-}
-
-/// One analysed frame of a session.
-#[derive(Debug, Serialize)]
-pub struct LiveReport {
-    /// Frame width.
-    pub width: u32,
-    /// Frame height.
-    pub height: u32,
-    /// The frame's number in its session, from 0.
-    pub frame: usize,
-    /// Seconds since the session's first frame.
-    pub time_s: f64,
-    /// Each face: its track, box, this frame's and the smoothed probabilities.
-    pub faces: Vec<FaceRow>,
 }
 
 /// How a session's frames are read.
@@ -110,11 +94,10 @@ impl LiveSessions {
 
 /// A session being followed.
 struct Session<'a> {
-    analyzer: VideoAnalyzer<'a>,
+    live: LiveSession<'a>,
     settings: LiveSettings,
     started: Instant,
     last: Instant,
-    frames: usize,
 }
 
 fn live_loop(models: &ModelSet, queue: &Receiver<LiveFrame>, config: LiveConfig) {
@@ -161,38 +144,21 @@ fn analyse<'a>(
                 sessions.remove(&oldest);
             }
         }
-        let analyzer = VideoAnalyzer::new(
-            models.get(frame.settings.model),
-            frame.settings.options,
-            TrackerConfig::default(),
-        )?;
+        let live = LiveSession::new(models.get(frame.settings.model), frame.settings.options)?;
         sessions.insert(
             frame.session.clone(),
             Session {
-                analyzer,
+                live,
                 settings: frame.settings,
                 started: now,
                 last: now,
-                frames: 0,
             },
         );
     }
     let session = sessions
         .get_mut(&frame.session)
         .expect("the session was just found or made");
-    let video_frame = VideoFrame {
-        index: session.frames,
-        time_s: now.duration_since(session.started).as_secs_f64(),
-        gray,
-    };
-    session.frames += 1;
     session.last = now;
-    let (width, height) = video_frame.gray.dimensions();
-    Ok(LiveReport {
-        width,
-        height,
-        frame: video_frame.index,
-        time_s: video_frame.time_s,
-        faces: session.analyzer.analyze(&video_frame),
-    })
+    let time_s = now.duration_since(session.started).as_secs_f64();
+    Ok(session.live.frame(gray, time_s))
 }

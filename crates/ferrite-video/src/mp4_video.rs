@@ -12,7 +12,7 @@ use openh264::decoder::Decoder;
 use openh264::formats::YUVSource;
 
 use crate::annexb::{avcc_to_annexb, push_nal};
-use crate::{Rotation, VideoError};
+use crate::{Rotation, VideoError, VideoFrame};
 
 /// What a video is, from its container.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,17 +31,6 @@ pub struct VideoInfo {
     pub rotation: Rotation,
     /// The codec, in words.
     pub codec: String,
-}
-
-/// One decoded frame.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VideoFrame {
-    /// Position in presentation order, from 0.
-    pub index: usize,
-    /// Presentation time in seconds, from the stream's time stamps.
-    pub time_s: f64,
-    /// The frame's luma (brightness) plane: what face detection and the model read, rotated.
-    pub gray: GrayImage,
 }
 
 /// An open MP4/MOV video whose frames are read by iterating over it, in presentation order.

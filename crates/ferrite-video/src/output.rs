@@ -1,11 +1,8 @@
 //! What an analysed video reports, in one place for `ferrite video` and the REST API: the CSV
-//! rows (one per face per analysed frame), the JSON of a row, and the per-video report with
-//! its per-track summaries. And which frames are analysed when sampling (`--fps`, `?fps=`).
+//! rows (one per face per analysed frame) and the per-video report with its per-track
+//! summaries (a row's JSON is `row_json.rs`). And which frames are analysed when sampling (`--fps`, `?fps=`).
 
-use std::collections::BTreeMap;
 use std::io::Write;
-
-use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use ferrite_data::{Emotion, NUM_CLASSES};
 use ferrite_infer::csv_field;
@@ -51,38 +48,6 @@ pub fn write_csv_rows(out: &mut impl Write, file: &str, rows: &[FaceRow]) -> std
 pub fn write_csv_error(out: &mut impl Write, file: &str, error: &str) -> std::io::Result<()> {
     let blanks = ",".repeat(12 + NUM_CLASSES);
     writeln!(out, "{}{blanks}{}", csv_field(file), csv_field(error))
-}
-
-fn by_label(p: &[f32; NUM_CLASSES]) -> BTreeMap<&'static str, f32> {
-    Emotion::ALL
-        .iter()
-        .map(|e| (e.name(), p[e.index()]))
-        .collect()
-}
-
-/// A row as JSON: `frame`, `time_s`, `track`, `box` `[x, y, width, height]`, `label`,
-/// `confidence`, `probabilities`, `smoothed_label`, `smoothed_confidence`, `smoothed`,
-/// `detected`.
-impl Serialize for FaceRow {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let b = self.bbox;
-        let mut s = serializer.serialize_struct("FaceRow", 11)?;
-        s.serialize_field("frame", &self.frame)?;
-        s.serialize_field("time_s", &self.time_s)?;
-        s.serialize_field("track", &self.track)?;
-        s.serialize_field("box", &[b.x, b.y, b.width, b.height])?;
-        s.serialize_field("label", self.label.name())?;
-        s.serialize_field("confidence", &self.probabilities[self.label.index()])?;
-        s.serialize_field("probabilities", &by_label(&self.probabilities))?;
-        s.serialize_field("smoothed_label", self.smoothed_label.name())?;
-        s.serialize_field(
-            "smoothed_confidence",
-            &self.smoothed[self.smoothed_label.index()],
-        )?;
-        s.serialize_field("smoothed", &by_label(&self.smoothed))?;
-        s.serialize_field("detected", &self.detected)?;
-        s.end()
-    }
 }
 
 /// One video as `ferrite video --format json` and `GET /api/video/{id}` report it.

@@ -1,4 +1,5 @@
-//! `ferrite export`: a model as a file other software runs (ONNX).
+//! `ferrite export`: a model as a file other software runs (ONNX), or the dashboard as a static
+//! site that reads photos and webcam frames in the browser (private mode, no server).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,6 +8,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use ferrite_engine::Network;
+use ferrite_model::ModelSource;
 
 use super::model_arg::ModelArg;
 
@@ -16,6 +18,9 @@ pub enum ExportFormat {
     /// ONNX (opset 13): `input` float32 [N, 1, 48, 48] in [0, 1] -> `probabilities` [N, 7],
     /// batch norm folded, the labels in the metadata.
     Onnx,
+    /// The dashboard as a static site (a folder for any static file host): the Predictor,
+    /// Live webcam and Batch pages in private mode, the fast model in WebAssembly.
+    Web,
 }
 
 /// Arguments of `ferrite export`.
@@ -26,20 +31,25 @@ pub struct ExportArgs {
     /// The format to write.
     #[arg(long, value_enum, default_value = "onnx")]
     format: ExportFormat,
-    /// The file to write.
-    #[arg(long, value_name = "FILE")]
+    /// The file to write (`--format web`: the folder).
+    #[arg(long, value_name = "FILE|DIR")]
     out: PathBuf,
 }
 
 /// Runs `ferrite export`.
 pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    match args.format {
+        ExportFormat::Onnx => onnx(&args),
+        ExportFormat::Web => web(&args),
+    }
+}
+
+fn onnx(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let source = args.model.resolve()?;
     let bundle = source.load()?;
     let net = Network::from_safetensors(&bundle.card.arch, &bundle.weights)
         .with_context(|| format!("{}: the weights do not match the card", source.to_arg()))?;
-    let bytes = match args.format {
-        ExportFormat::Onnx => ferrite_onnx::export(&net, &bundle.card),
-    };
+    let bytes = ferrite_onnx::export(&net, &bundle.card);
     std::fs::write(&args.out, &bytes)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     println!(
@@ -50,6 +60,44 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         bytes.len() as f64 / 1e6,
         ferrite_onnx::INPUT,
         ferrite_onnx::OUTPUT,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the static site: the private mode's model is the one it runs, so `--model`, if
+/// given, must name it.
+fn web(args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let model = ferrite_server::assets::PRIVATE_MODEL;
+    if let Some(given) = args.model.given() {
+        if *given != ModelSource::Shipped(model) {
+            anyhow::bail!(
+                "--format web runs the `{}` model in the browser (the private mode's); --model {} applies to --format onnx",
+                model.name(),
+                given.to_arg()
+            );
+        }
+    }
+    let site = ferrite_server::assets::static_site();
+    let mut bytes = 0;
+    for (path, content) in &site {
+        let file = args.out.join(path);
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::write(&file, content)
+            .with_context(|| format!("cannot write {}", file.display()))?;
+        bytes += content.len();
+    }
+    println!(
+        "{}: the dashboard as a static site ({} files, {:.1} MB; the `{}` model runs in the browser). \
+         Serve the folder with any static file host, e.g. `python3 -m http.server -d {}`; \
+         the webcam needs https or localhost",
+        args.out.display(),
+        site.len(),
+        bytes as f64 / 1e6,
+        model.name(),
+        args.out.display(),
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -21,6 +21,11 @@ impl ModelArg {
         Ok(ModelSource::resolve(self.model.clone())?)
     }
 
+    /// The model `--model` names, if it was given.
+    pub fn given(&self) -> Option<&ModelSource> {
+        self.model.as_ref()
+    }
+
     /// The model of `--model` or `$FERRITE_MODEL` when either names one, else every shipped
     /// model (for measurements that compare them).
     pub fn resolve_or_every_shipped(&self) -> anyhow::Result<Vec<ModelSource>> {
