@@ -3,6 +3,8 @@
 # loop: grab, JPEG, POST /api/live, tracking, boxes drawn), for the figures of README.
 #
 #   bench/webcam.sh [SECONDS] [-- SERVE_ARGS...]      e.g. bench/webcam.sh 20 -- --model fast
+#   PRIVATE=1 bench/webcam.sh [SECONDS]                the page's private mode: frames read in
+#                                                      the browser (WebAssembly), none sent
 #
 # The camera plays the clip of bench/video.sh (640x360, 30 frames/s, three FER2013 faces; the
 # page sends frames at most 480 px wide) as a Y4M. FERRITE_BIN=PATH measures another build.
@@ -28,4 +30,4 @@ ffmpeg -v error -i "$WORK/clip.mp4" -pix_fmt yuv420p -f yuv4mpegpipe "$WORK/came
 . bench/serve.sh
 start_server "$BIN" "${SERVE_ARGS[@]}"
 echo "$(nproc) cores; server ${SERVE_ARGS[*]:-(default model)}"
-node e2e/webcam_rate.mjs "$URL" "$WORK/camera.y4m" "$LENGTH"
+node e2e/webcam_rate.mjs "$URL" "$WORK/camera.y4m" "$LENGTH" ${PRIVATE:+private}

@@ -1,10 +1,12 @@
 // Frames per second of the dashboard's Live webcam page, end to end in headless Chromium:
 // the fake camera plays a Y4M file, each frame goes to the server and back, boxes are drawn.
-// Usage: node webcam_rate.mjs BASE_URL CAMERA.y4m SECONDS
+// Usage: node webcam_rate.mjs BASE_URL CAMERA.y4m SECONDS [private]
 // Prints the frames answered per second over SECONDS after a 5-s warm-up, and the faces seen.
+// With `private`, the page's private mode is on: each frame is read in the browser by the
+// WebAssembly module (in its worker) instead of going to the server.
 import { chromium } from "playwright-core";
 
-const [base, camera, secondsArg] = process.argv.slice(2);
+const [base, camera, secondsArg, mode] = process.argv.slice(2);
 if (!base || !camera || !secondsArg) {
   console.error("usage: node webcam_rate.mjs BASE_URL CAMERA.y4m SECONDS");
   process.exit(2);
@@ -25,6 +27,10 @@ try {
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, permissions: ["camera"] });
   const page = await context.newPage();
   await page.goto(`${base}/#webcam`);
+  if (mode === "private") {
+    await page.check("#private-webcam");
+    await page.waitForFunction(() => /loaded in/.test(document.querySelector("#page-webcam .private-note").textContent), null, { timeout: 60000 });
+  }
   await page.click("#cam-start");
   await page.waitForTimeout(5000);
   const start = await frames(page);
@@ -32,7 +38,7 @@ try {
   await page.waitForTimeout(Number(secondsArg) * 1000);
   const end = await frames(page);
   const rate = (end.frames - start.frames) / ((Date.now() - t0) / 1000);
-  console.log(`webcam: ${rate.toFixed(1)} frames/s over ${secondsArg} s (${end.frames - start.frames} frames), ${end.faces} face(s) in the last frame`);
+  console.log(`webcam${mode === "private" ? " (private mode)" : ""}: ${rate.toFixed(1)} frames/s over ${secondsArg} s (${end.frames - start.frames} frames), ${end.faces} face(s) in the last frame`);
 } finally {
   await browser.close();
 }

@@ -421,3 +421,36 @@ fn eval_on_burn_agrees_with_the_engine_or_is_refused_by_a_lean_build() {
         );
     }
 }
+
+/// `ferrite export --format web`: the static site's files, the module and the model it loads,
+/// and a refusal for a model it does not run.
+#[test]
+fn web_export_writes_a_static_site() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    let out = ferrite(&["export", "--format", "web", "--out", site.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("static site"),
+        "{}",
+        text(&out.stdout)
+    );
+    let page = std::fs::read_to_string(site.join("index.html")).unwrap();
+    assert!(page.contains("data-static"), "the page is marked static");
+    let wasm = std::fs::read(site.join("assets/private/ferrite.wasm")).unwrap();
+    assert_eq!(&wasm[..4], b"\0asm");
+    let weights = std::fs::read(site.join("assets/private/model/model.safetensors")).unwrap();
+    assert_eq!(weights, ferrite_model::ShippedModel::Fast.weights());
+    fails_naming(
+        &[
+            "export",
+            "--format",
+            "web",
+            "--model",
+            "accurate",
+            "--out",
+            site.to_str().unwrap(),
+        ],
+        "runs the `fast` model",
+    );
+}

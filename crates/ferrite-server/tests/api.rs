@@ -195,7 +195,8 @@ async fn health_model_openapi_and_assets() {
     let (status, bytes) = send(app(None), get("/")).await;
     assert_eq!(status, StatusCode::OK);
     let html = String::from_utf8(bytes).unwrap();
-    assert!(html.contains("/assets/vendor/chart.umd.min.js"));
+    // Relative, so that the static site (`ferrite export --format web`) works in any folder.
+    assert!(html.contains("\"assets/vendor/chart.umd.min.js\""));
     assert!(
         !html.contains("https://"),
         "no asset may load from the network"
@@ -204,6 +205,10 @@ async fn health_model_openapi_and_assets() {
         "/assets/app.js",
         "/assets/app.css",
         "/assets/vendor/chart.umd.min.js",
+        "/assets/private/worker.js",
+        "/assets/private/ferrite.wasm",
+        "/assets/private/model/card.json",
+        "/assets/private/model/model.safetensors",
     ] {
         let (status, bytes) = send(app(None), get(asset)).await;
         assert_eq!(status, StatusCode::OK, "{asset}");

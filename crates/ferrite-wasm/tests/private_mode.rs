@@ -15,8 +15,11 @@ fn fast() -> PrivateMode {
 fn crop_png() -> Vec<u8> {
     let face = GrayImage::from_fn(48, 48, |x, y| Luma([(x * 4 + y * 2) as u8]));
     let mut bytes = Vec::new();
-    face.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .unwrap();
+    face.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .unwrap();
     bytes
 }
 
@@ -28,7 +31,8 @@ fn a_photo_gets_the_servers_report() {
         panic!("PNG is decoded by the module");
     };
     let server = Predictor::new(EmotionModel::fast(), PredictOptions::default()).unwrap();
-    let expected = ferrite_infer::ImageReport::ok("crop.png", &server.predict_bytes(&bytes).unwrap());
+    let expected =
+        ferrite_infer::ImageReport::ok("crop.png", &server.predict_bytes(&bytes).unwrap());
     assert_eq!(
         serde_json::to_value(&report).unwrap(),
         serde_json::to_value(&expected).unwrap()
@@ -63,12 +67,17 @@ fn bad_input_is_an_error_that_says_what() {
         }
         Photo::NeedsPixels(format) => panic!("text is not {format}"),
     }
-    let err = mode.predict_pixels("x.png", &[0; 10], 2, 2, false).unwrap_err();
+    let err = mode
+        .predict_pixels("x.png", &[0; 10], 2, 2, false)
+        .unwrap_err();
     assert!(err.contains("10 bytes for 2x2 RGBA (16 expected)"), "{err}");
     assert!(mode.predict_pixels("x.png", &[], 0, 0, false).is_err());
     let huge = mode.predict_pixels("huge.png", &[0; 4], 100_000, 100_000, false);
     assert!(huge.unwrap_err().contains("over the limit"));
-    assert!(PrivateMode::load(b"{}", b"").is_err(), "a card without fields");
+    assert!(
+        PrivateMode::load(b"{}", b"").is_err(),
+        "a card without fields"
+    );
     let weights = ShippedModel::Fast.weights();
     let card = ShippedModel::Accurate.card_json();
     let mismatch = PrivateMode::load(card.as_bytes(), weights).err().unwrap();
@@ -78,9 +87,15 @@ fn bad_input_is_an_error_that_says_what() {
 #[test]
 fn a_live_session_follows_its_faces() {
     let mut mode = fast();
-    assert!(mode.live_frame(&[0; 16], 2, 2, 0.0).is_err(), "no session yet");
+    assert!(
+        mode.live_frame(&[0; 16], 2, 2, 0.0).is_err(),
+        "no session yet"
+    );
     mode.live_start(48).unwrap();
-    assert!(mode.live_start(0).is_err(), "a minimum face size of 0 is refused");
+    assert!(
+        mode.live_start(0).is_err(),
+        "a minimum face size of 0 is refused"
+    );
     let frame = RgbaImage::from_pixel(96, 72, image::Rgba([90, 100, 110, 255]));
     for k in 0..3 {
         let report = mode
