@@ -264,9 +264,9 @@ impl<'a> VideoAnalyzer<'a> {
         let crop = |d: &Detection| crop_face(&frame.gray, &framing.frame(d));
         let mut detections = detect_faces(&frame.gray, &self.options.detector);
         detections.sort_by(|a, b| a.x.total_cmp(&b.x));
-        let ids = self.tracker.observe(&detections);
+        let mut crops: Vec<Vec<u8>> = detections.iter().map(crop).collect();
+        let ids = self.tracker.observe(&detections, &crops);
         let mut faces: Vec<(usize, Detection)> = ids.into_iter().zip(detections).collect();
-        let mut crops: Vec<Vec<u8>> = faces.iter().map(|(_, d)| crop(d)).collect();
         for ((id, _), face) in faces.iter().zip(&crops) {
             self.tracker.found(*id, face);
         }

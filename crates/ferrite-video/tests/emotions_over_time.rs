@@ -132,3 +132,62 @@ fn two_faces_keep_their_tracks_across_a_video() {
     let share: f64 = summary[0].share.values().sum();
     assert!((share - 1.0).abs() < 1e-9);
 }
+
+#[test]
+#[ignore = "needs FER2013_DIR, the real data set (.ci/run sets it and runs ignored tests)"]
+fn a_face_that_leaves_and_comes_back_keeps_its_track() {
+    let data = std::env::var_os("FER2013_DIR")
+        .expect("FER2013_DIR must name FER2013 in the Kaggle layout for this test");
+    let mut set = load_dataset(Path::new(&data), Split::PublicTest).unwrap();
+    set.limit(1);
+    let face = GrayImage::from_raw(48, 48, set.samples[0].pixels.clone()).unwrap();
+    let face = image::imageops::resize(&face, 120, 120, FilterType::Triangle);
+    // 10 frames with the face, 40 without (20 detection rounds at every 2nd frame: far more
+    // than the 5 a track may be missed), then 10 with it again a little to the right.
+    let frames: Vec<GrayImage> = (0..60u32)
+        .map(|k| {
+            let mut frame = background(400, 240);
+            match k {
+                0..10 => image::imageops::overlay(&mut frame, &face, 60 + 2 * k as i64, 60),
+                50.. => image::imageops::overlay(&mut frame, &face, 110, 70),
+                _ => {}
+            }
+            frame
+        })
+        .collect();
+    let times: Vec<u64> = (0..60).map(|k| k * 40).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("back.mp4");
+    write_mp4(&path, &frames, &times, None);
+    let model = model();
+    let tracking = TrackerConfig {
+        detect_every: 2,
+        ..TrackerConfig::default()
+    };
+    let mut analyzer = VideoAnalyzer::new(&model, PredictOptions::default(), tracking).unwrap();
+    let rows: Vec<_> = Mp4Video::open(&path)
+        .unwrap()
+        .flat_map(|frame| analyzer.analyze(&frame.unwrap()))
+        .collect();
+    let before: Vec<usize> = rows
+        .iter()
+        .filter(|r| r.frame < 10)
+        .map(|r| r.track)
+        .collect();
+    let after: Vec<usize> = rows
+        .iter()
+        .filter(|r| r.frame >= 50)
+        .map(|r| r.track)
+        .collect();
+    assert_eq!(before, vec![1; 10], "{rows:?}");
+    assert_eq!(
+        after,
+        vec![1; 10],
+        "back, the face takes up its track: {rows:?}"
+    );
+    assert!(
+        rows.iter().all(|r| r.frame < 10 || r.frame >= 50),
+        "no face while it was gone"
+    );
+    assert_eq!(analyzer.summary().len(), 1);
+}
