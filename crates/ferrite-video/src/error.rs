@@ -19,6 +19,18 @@ pub enum VideoError {
         /// What the demuxer said.
         reason: String,
     },
+    /// An MP4/MOV whose index (the `moov` box, which most cameras and recorders write last)
+    /// never was written: the recording or download stopped part way.
+    #[error(
+        "{path}: the video's index (its moov box, written when a recording ends) is missing: \
+         the recording or download stopped before it finished, so no frame can be found in \
+         it. Record or download it again, or rebuild the index from a complete video made \
+         the same way (e.g. with untrunc)"
+    )]
+    NoIndex {
+        /// The video file.
+        path: PathBuf,
+    },
     /// The file has no video track.
     #[error("{path}: has no video track")]
     NoVideo {

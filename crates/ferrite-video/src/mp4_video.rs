@@ -3,7 +3,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use image::GrayImage;
@@ -69,11 +69,16 @@ impl Mp4Video {
         };
         let file = File::open(path).map_err(io)?;
         let size = file.metadata().map_err(io)?.len();
-        let reader = Mp4Reader::read_header(BufReader::new(file), size).map_err(|e| {
-            VideoError::Container {
+        let mut file = BufReader::new(file);
+        if top_level_boxes(&mut file, size).is_some_and(|b| b.mdat && !b.moov) {
+            return Err(VideoError::NoIndex {
                 path: path.to_path_buf(),
-                reason: e.to_string(),
-            }
+            });
+        }
+        file.rewind().map_err(io)?;
+        let reader = Mp4Reader::read_header(file, size).map_err(|e| VideoError::Container {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
         })?;
         let track = video_track(&reader, path)?;
         let avc1 = track
@@ -291,4 +296,46 @@ fn codec_name(track: &Mp4Track) -> String {
     } else {
         "in a codec other than H.264".into()
     }
+}
+
+/// Which of the boxes that matter an ISO media file holds at its top level.
+#[derive(Debug, Default, PartialEq)]
+struct TopLevel {
+    moov: bool,
+    mdat: bool,
+}
+
+/// Walks the top-level boxes' headers (size and type; the contents are skipped), up to the
+/// end of the file or a box that runs past it (a truncated one). `None`: not an ISO media
+/// file (its first box is not `ftyp`).
+fn top_level_boxes(file: &mut (impl Read + Seek), size: u64) -> Option<TopLevel> {
+    let mut found = TopLevel::default();
+    let mut at = 0u64;
+    while at + 8 <= size {
+        file.seek(SeekFrom::Start(at)).ok()?;
+        let mut head = [0u8; 16];
+        file.read_exact(&mut head[..8]).ok()?;
+        let kind: [u8; 4] = head[4..8].try_into().ok()?;
+        if at == 0 && &kind != b"ftyp" {
+            return None;
+        }
+        let length = match u32::from_be_bytes(head[..4].try_into().ok()?) {
+            0 => size - at,
+            1 => {
+                file.read_exact(&mut head[8..16]).ok()?;
+                u64::from_be_bytes(head[8..16].try_into().ok()?)
+            }
+            n => u64::from(n),
+        };
+        match &kind {
+            b"moov" => found.moov = true,
+            b"mdat" => found.mdat = true,
+            _ => {}
+        }
+        if length < 8 {
+            break;
+        }
+        at = at.saturating_add(length);
+    }
+    Some(found)
 }

@@ -98,3 +98,34 @@ fn files_that_are_not_h264_video_are_refused_by_name() {
         Ok(Ok(frames)) => panic!("a truncated file gave {} frames", frames.len()),
     }
 }
+
+/// A recording that stopped before its index was written (the `moov` box after the frames, as
+/// cameras write it): one error that says so, naming the file, for Ferrite's decoder and for
+/// `Video::open` alike (FFmpeg cannot read such a file either).
+#[test]
+fn a_recording_cut_before_its_index_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mp4");
+    let frames: Vec<GrayImage> = (0..10).map(drawn_frame).collect();
+    let times: Vec<u64> = (0..10).map(|k| k * 40).collect();
+    write_mp4(&clip, &frames, &times, None);
+    let bytes = std::fs::read(&clip).unwrap();
+    let moov = bytes
+        .windows(4)
+        .position(|w| w == b"moov")
+        .expect("a moov box");
+    let mdat = bytes
+        .windows(4)
+        .position(|w| w == b"mdat")
+        .expect("an mdat box");
+    assert!(mdat < moov, "the writer puts the index after the frames");
+    let cut = dir.path().join("stopped.mp4");
+    std::fs::write(&cut, &bytes[..moov - 8]).unwrap();
+    let err = Mp4Video::open(&cut).err().unwrap();
+    assert!(matches!(err, VideoError::NoIndex { .. }), "{err}");
+    assert!(err.to_string().contains("stopped.mp4"), "{err}");
+    let err = ferrite_video::Video::open(&cut).err().unwrap();
+    assert!(err.to_string().contains("index (its moov box"), "{err}");
+    // The whole file still reads.
+    assert_eq!(Mp4Video::open(&clip).unwrap().count(), 10);
+}
