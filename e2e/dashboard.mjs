@@ -4,8 +4,8 @@
 // runs a batch, uploads VIDEO (an MP4 holding VIDEO_FACES faces) to the Video page and plays
 // it, drives the webcam page with Chromium's fake camera, checks that charts render, and saves
 // screenshots to SHOTS_DIR. Exits non-zero with a message on the first failure.
-import { chromium } from "playwright-core";
 import { mkdirSync, readFileSync } from "node:fs";
+import { check, launch, waitUntil } from "./browser.mjs";
 
 const [base, photo, shots, video, videoFacesArg] = process.argv.slice(2);
 if (!base || !photo || !shots || !video || videoFacesArg === undefined) {
@@ -15,20 +15,8 @@ if (!base || !photo || !shots || !video || videoFacesArg === undefined) {
 const videoFaces = Number(videoFacesArg);
 mkdirSync(shots, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    // FAKE_CAMERA: a Y4M file the fake camera plays in a loop (the test's frames of faces).
-    ...(process.env.FAKE_CAMERA ? [`--use-file-for-fake-video-capture=${process.env.FAKE_CAMERA}`] : []),
-  ],
-});
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
+// FAKE_CAMERA: a Y4M file the fake camera plays in a loop (the test's frames of faces).
+const browser = await launch(process.env.FAKE_CAMERA);
 
 // A chart has rendered when its canvas has a size and some non-white pixels.
 async function chartDrawn(page, id) {
@@ -45,13 +33,6 @@ async function chartDrawn(page, id) {
 async function fitsWidth(page, tag, name) {
   const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(wide <= 1, `${tag}: the ${name} page is ${wide}px wider than the window`);
-}
-
-// Waits for `fn` to hold in the page; a timeout says what was awaited.
-async function waitUntil(page, fn, what, timeout = 10000) {
-  await page.waitForFunction(fn, null, { timeout }).catch((e) => {
-    throw new Error(`timed out after ${timeout} ms waiting for ${what} (${e.message.split("\n")[0]})`);
-  });
 }
 
 async function run(viewport, tag) {

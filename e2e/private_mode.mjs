@@ -6,10 +6,10 @@
 // for PHOTO_WEBP (a format the module leaves to the browser's decoder). Then SITE_DIR (`ferrite
 // export --format web`) is served by a plain static file server and does the same with no
 // Ferrite server behind it. Exits non-zero with a message on the first failure.
-import { chromium } from "playwright-core";
 import { createServer } from "node:http";
 import { readFileSync, statSync } from "node:fs";
 import { extname, join, normalize } from "node:path";
+import { check, launch, waitUntil } from "./browser.mjs";
 
 const [base, site, photo, photoWebp, shots, cameraFacesArg] = process.argv.slice(2);
 if (!base || !site || !photo || !photoWebp || !shots || cameraFacesArg === undefined) {
@@ -21,25 +21,7 @@ const cameraFaces = Number(cameraFacesArg);
 // probabilities agree to rounding, boxes and labels exactly.
 const TOLERANCE = 1e-4;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    ...(process.env.FAKE_CAMERA ? [`--use-file-for-fake-video-capture=${process.env.FAKE_CAMERA}`] : []),
-  ],
-});
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-async function waitUntil(page, fn, what, timeout = 30000) {
-  await page.waitForFunction(fn, null, { timeout }).catch((e) => {
-    throw new Error(`timed out after ${timeout} ms waiting for ${what} (${e.message.split("\n")[0]})`);
-  });
-}
+const browser = await launch(process.env.FAKE_CAMERA);
 
 // What the server's fast model says of `file` (the reference).
 async function serverReport(request, file, tta) {
@@ -92,10 +74,10 @@ async function privatePages(page, origin, tag) {
   await page.goto(`${origin}/#predict`);
   if (tag !== "static") await page.check("#private-predict");
   check(await page.isChecked("#private-predict"), `${tag}: private mode is off`);
-  await waitUntil(page, () => /loaded in/.test(document.querySelector("#page-predict .private-note").textContent), "the private-mode module to load");
+  await waitUntil(page, () => /loaded in/.test(document.querySelector("#page-predict .private-note").textContent), "the private-mode module to load", 30000);
   await page.setInputFiles("#file", photo);
   await page.waitForSelector("#faces .face, #no-face", { timeout: 30000 });
-  await waitUntil(page, () => /in this browser/.test(document.getElementById("predict-status").textContent), "the status to say the photo was read in the browser");
+  await waitUntil(page, () => /in this browser/.test(document.getElementById("predict-status").textContent), "the status to say the photo was read in the browser", 30000);
   await page.screenshot({ path: `${shots}/${tag}-private-predict.png`, fullPage: true });
 
   // The same faces and probabilities as the server's fast model, with and without the mirror.
@@ -123,7 +105,7 @@ async function privatePages(page, origin, tag) {
   await page.click("#cam-start");
   await waitUntil(page, () => Number((document.getElementById("cam-stats").textContent.match(/(\d+) frames$/) || [0, 0])[1]) >= 10, "10 webcam frames read in the browser", 60000);
   if (cameraFaces > 0) {
-    await waitUntil(page, () => /smoothed/.test(document.getElementById("cam-now").textContent), "a followed face on the webcam page");
+    await waitUntil(page, () => /smoothed/.test(document.getElementById("cam-now").textContent), "a followed face on the webcam page", 30000);
   }
   const stats = await page.textContent("#cam-stats");
   await page.screenshot({ path: `${shots}/${tag}-private-webcam.png`, fullPage: true });

@@ -4,21 +4,14 @@
 // Prints the frames answered per second over SECONDS after a 5-s warm-up, and the faces seen.
 // With `private`, the page's private mode is on: each frame is read in the browser by the
 // WebAssembly module (in its worker) instead of going to the server.
-import { chromium } from "playwright-core";
+import { launch } from "./browser.mjs";
 
 const [base, camera, secondsArg, mode] = process.argv.slice(2);
 if (!base || !camera || !secondsArg) {
   console.error("usage: node webcam_rate.mjs BASE_URL CAMERA.y4m SECONDS");
   process.exit(2);
 }
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    `--use-file-for-fake-video-capture=${camera}`,
-  ],
-});
+const browser = await launch(camera);
 const frames = (page) => page.evaluate(() => {
   const m = document.getElementById("cam-stats").textContent.match(/(\d+) face\(s\) · (\d+) frames$/);
   return m ? { faces: Number(m[1]), frames: Number(m[2]) } : { faces: 0, frames: 0 };
