@@ -130,9 +130,10 @@ function privateSwitchesInit() {
   sync();
 }
 
-// A drawable (bitmap, video) as RGBA pixels for the module, `width` x `height`.
-function pixelsOf(source, width, height) {
-  const canvas = Object.assign(document.createElement("canvas"), { width, height });
+// A drawable (bitmap, video) as RGBA pixels for the module, `width` x `height`, drawn on
+// `canvas` (the webcam's grab canvas, reused from frame to frame) or a new one.
+function pixelsOf(source, width, height, canvas = document.createElement("canvas")) {
+  Object.assign(canvas, { width, height });
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
   ctx.drawImage(source, 0, 0, width, height);
   return ctx.getImageData(0, 0, width, height).data.buffer;
@@ -305,7 +306,7 @@ async function camPrivateFrame(video, grab) {
     await privateCall("liveStart", { minFace: CAM_MIN_FACE });
     cam.private = true;
   }
-  const rgba = pixelsOf(video, grab.width, grab.height);
+  const rgba = pixelsOf(video, grab.width, grab.height, grab);
   const timeS = (performance.now() - cam.t0) / 1000;
   return privateCall("liveFrame", { rgba, width: grab.width, height: grab.height, timeS }, [rgba]);
 }
