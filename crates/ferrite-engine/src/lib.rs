@@ -4,6 +4,7 @@
 //! reference model.
 
 pub mod adam;
+mod average;
 mod buffers;
 mod classify;
 mod inference;
@@ -11,11 +12,15 @@ pub mod layers;
 pub mod loss;
 mod matmul;
 mod net;
+mod optim_state;
+mod sgd;
 mod weights;
 
 pub use adam::Adam;
+pub use average::WeightAverage;
 pub use inference::InferenceNet;
 pub use loss::{distillation_loss, softmax_cross_entropy};
 pub use matmul::{matmul, Operand};
 pub use net::{ConvLayer, Grads, HiddenLayer, Network, Trace};
+pub use sgd::Sgd;
 pub use weights::{dense_rows_to_nchw, WeightsError};

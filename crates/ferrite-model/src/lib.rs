@@ -15,6 +15,7 @@ mod engine;
 mod error;
 mod source;
 mod training;
+mod update;
 
 pub use arch::{ArchSpec, BlockSpec};
 pub use bundle::{write_atomically, ModelBundle, CARD_FILE, WEIGHTS_FILE};
@@ -24,5 +25,7 @@ pub use engine::{Engine, TrainDevice};
 pub use error::ModelError;
 pub use source::{ModelSource, ShippedModel, MODEL_ENV};
 pub use training::{
-    DataRecord, Distillation, EpochRecord, Recipe, TeacherTargets, TrainingLeg, TrainingRecord,
+    DataRecord, Distillation, EpochRecord, Recipe, Sitting, TeacherTargets, TrainingLeg,
+    TrainingRecord,
 };
+pub use update::{Optimizer, UpdateRule, DEFAULT_MOMENTUM};

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use ferrite_data::{ValidationSplit, NUM_CLASSES};
 
-use crate::{Engine, ModelSource, TrainDevice};
+use crate::{Engine, ModelSource, TrainDevice, UpdateRule};
 
 /// How a model was trained: its legs, oldest first. Empty for an untrained model.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -56,6 +56,23 @@ pub struct TrainingLeg {
     pub data: DataRecord,
     /// One entry per completed epoch.
     pub history: Vec<EpochRecord>,
+    /// The invocations (`ferrite train`, then each `--resume`) that trained it, oldest first;
+    /// empty in cards written before sittings were recorded.
+    #[serde(default)]
+    pub sittings: Vec<Sitting>,
+}
+
+/// One invocation of `ferrite train` on a run: where it ran and how far it took the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sitting {
+    /// The machine: CPU model, threads, GPU.
+    pub hardware: String,
+    /// The first epoch it ran.
+    pub first_epoch: usize,
+    /// Epochs it completed.
+    pub epochs: usize,
+    /// Seconds of those epochs.
+    pub seconds: f64,
 }
 
 /// The options of a training run, as `ferrite train` takes them.
@@ -65,7 +82,7 @@ pub struct Recipe {
     pub epochs: usize,
     /// Images per optimisation step.
     pub batch_size: usize,
-    /// Adam's base learning rate.
+    /// The optimizer's base learning rate.
     pub lr: f64,
     /// Learning-rate schedule (`--schedule`).
     pub schedule: String,
@@ -93,6 +110,15 @@ pub struct Recipe {
     /// The teacher the run learned from, if it was distilled.
     #[serde(default)]
     pub distill: Option<Distillation>,
+    /// The optimizer, its momentum and decay, and the weight average.
+    #[serde(flatten)]
+    pub update: UpdateRule,
+    /// Mixup's Beta(alpha, alpha) parameter (0: no mixup).
+    #[serde(default)]
+    pub mixup: f32,
+    /// The recipe and stage the run was, when a recipe ran it (`fast 2/2 (fine-tune)`).
+    #[serde(default)]
+    pub stage: Option<String>,
 }
 
 impl Recipe {
@@ -129,6 +155,10 @@ impl Recipe {
             if d.targets != TeacherTargets::Online {
                 args.push(format!("--teacher-targets {}", d.targets.name()));
             }
+        }
+        args.extend(self.update.args());
+        if self.mixup > 0.0 {
+            args.push(format!("--mixup {}", short_float(self.mixup)));
         }
         if let Some(limit) = self.limit {
             args.push(format!("--limit {limit}"));
@@ -322,7 +352,11 @@ fn version_1_leg(t: &serde_json::Value) -> TrainingLeg {
             time_limit: config["time_limit"].as_f64(),
             init: config["init"].as_str().map(str::to_string),
             distill: None,
+            update: UpdateRule::default(),
+            mixup: 0.0,
+            stage: None,
         },
+        sittings: Vec::new(),
         data: DataRecord {
             train_images: count(&t["train_images"]),
             train_class_counts: class_counts,

@@ -49,6 +49,21 @@ pub(crate) fn count_correct(logits: &[f32], labels: &[usize]) -> usize {
 
 /// Unweighted cross-entropy and the full report on the validation set (inference mode).
 pub(crate) fn validate(learner: &dyn Learner, set: &Dataset) -> (f64, EvalReport) {
+    validate_with(set, |input, n| Some(learner.logits(input, n)))
+        .expect("the saved weights always answer")
+}
+
+/// The report of the last step's weights when the learner keeps a weight average.
+pub(crate) fn validate_unaveraged(learner: &dyn Learner, set: &Dataset) -> Option<EvalReport> {
+    validate_with(set, |input, n| learner.unaveraged_logits(input, n)).map(|(_, report)| report)
+}
+
+/// Loss and report of the logits `logits_of` gives for the validation faces, or `None` if it
+/// gives none.
+fn validate_with(
+    set: &Dataset,
+    logits_of: impl Fn(Vec<f32>, usize) -> Option<Vec<f32>>,
+) -> Option<(f64, EvalReport)> {
     let mut loss_sum = 0.0f64;
     let mut pairs = Vec::with_capacity(set.samples.len());
     for chunk in set.samples.chunks(256) {
@@ -56,7 +71,7 @@ pub(crate) fn validate(learner: &dyn Learner, set: &Dataset) -> (f64, EvalReport
         for (sample, out) in chunk.iter().zip(input.chunks_exact_mut(FACE_PIXELS)) {
             face_to_input(&sample.pixels, out);
         }
-        let logits = learner.logits(input, chunk.len());
+        let logits = logits_of(input, chunk.len())?;
         for (sample, row) in chunk.iter().zip(logits.chunks_exact(NUM_CLASSES)) {
             let max = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
             let log_sum = row.iter().map(|v| (v - max).exp()).sum::<f32>().ln() + max;
@@ -65,5 +80,5 @@ pub(crate) fn validate(learner: &dyn Learner, set: &Dataset) -> (f64, EvalReport
         }
     }
     let report = EvalReport::from_confusion(&ConfusionMatrix::from_pairs(pairs));
-    (loss_sum / set.samples.len().max(1) as f64, report)
+    Some((loss_sum / set.samples.len().max(1) as f64, report))
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use ferrite_eval::HistoryPoint;
-use ferrite_model::{write_atomically, TrainingLeg, TrainingRecord};
+use ferrite_model::{write_atomically, Sitting, TrainingLeg, TrainingRecord};
 
 use crate::learner::Learner;
 use crate::{Plateau, TrainConfig};
@@ -34,6 +34,10 @@ pub struct RunState {
     /// card's training section).
     #[serde(default, alias = "started_from", deserialize_with = "earlier_legs")]
     pub earlier_legs: Vec<TrainingLeg>,
+    /// The invocations that worked on this run, oldest first (checkpoints before this field:
+    /// none recorded).
+    #[serde(default)]
+    pub sittings: Vec<Sitting>,
 }
 
 fn earlier_legs<'de, D: serde::Deserializer<'de>>(
@@ -47,7 +51,8 @@ fn earlier_legs<'de, D: serde::Deserializer<'de>>(
     }
 }
 
-const STATE: &str = "state.json";
+/// The run state's file in a checkpoint folder.
+pub(crate) const STATE: &str = "state.json";
 
 /// The checkpoint folder inside a run's output folder.
 pub fn checkpoint_dir(out: &Path) -> PathBuf {
@@ -67,12 +72,11 @@ pub(crate) fn save(dir: &Path, learner: &dyn Learner, state: &RunState) -> Resul
     write_atomically(&dir.join(STATE), &json).map_err(|e| e.to_string())
 }
 
-/// Restores a learner from `dir` and returns the run state saved with it.
-pub(crate) fn load(dir: &Path, learner: &mut dyn Learner) -> Result<RunState, String> {
+/// The run state saved in `dir` (the learner built from its configuration then loads the
+/// network and optimizer with [`Learner::load_checkpoint`]).
+pub(crate) fn load_state(dir: &Path) -> Result<RunState, String> {
     let state_path = dir.join(STATE);
     let text = std::fs::read_to_string(&state_path)
         .map_err(|e| format!("cannot resume: {}", io(&state_path, e)))?;
-    let state: RunState = serde_json::from_str(&text).map_err(|e| io(&state_path, e))?;
-    learner.load_checkpoint(dir)?;
-    Ok(state)
+    serde_json::from_str(&text).map_err(|e| io(&state_path, e))
 }

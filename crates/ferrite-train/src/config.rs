@@ -1,7 +1,9 @@
 use serde::{Deserialize, Serialize};
 
 use ferrite_data::ValidationSplit;
-use ferrite_model::{ArchSpec, Distillation, Engine, ModelSource, TrainDevice};
+use ferrite_model::{
+    ArchSpec, Distillation, Engine, ModelSource, TeacherTargets, TrainDevice, UpdateRule,
+};
 
 use crate::{Augmenter, ClassWeighting, LrSchedule};
 
@@ -55,6 +57,16 @@ pub struct TrainConfig {
     /// Knowledge distillation from a teacher model, if set (the gemm engine only).
     #[serde(default)]
     pub distill: Option<Distillation>,
+    /// The optimizer and the weight average.
+    #[serde(flatten)]
+    pub update: UpdateRule,
+    /// Mixup: each batch is blended with a shuffled copy of itself, in a proportion drawn from
+    /// Beta(alpha, alpha), and the loss blends the two labels alike. 0 turns it off.
+    #[serde(default)]
+    pub mixup: f32,
+    /// The recipe and stage this run is, when a recipe runs it (`fast 2/2 (fine-tune)`).
+    #[serde(default)]
+    pub recipe_stage: Option<String>,
 }
 
 impl Default for TrainConfig {
@@ -77,6 +89,9 @@ impl Default for TrainConfig {
             time_limit: None,
             init: None,
             distill: None,
+            update: UpdateRule::default(),
+            mixup: 0.0,
+            recipe_stage: None,
         }
     }
 }
@@ -116,9 +131,77 @@ impl TrainConfig {
                 );
             }
         }
+        self.update.validate()?;
+        if self.update.ema.is_some() && self.engine != Engine::Ferrite {
+            return Err("--ema runs on the gemm engine: --engine ferrite".into());
+        }
+        if !(0.0..=10.0).contains(&self.mixup) {
+            return Err(format!("--mixup {} is out of range [0, 10]", self.mixup));
+        }
+        if self.mixup > 0.0
+            && self
+                .distill
+                .as_ref()
+                .is_some_and(|d| d.targets == TeacherTargets::Clean)
+        {
+            return Err(
+                "--mixup blends faces, and --teacher-targets clean has one target per face: \
+                 use --teacher-targets online"
+                    .into(),
+            );
+        }
         if self.time_limit.is_some_and(|t| t.is_nan() || t <= 0.0) {
             return Err("--time-limit must be a positive number of seconds".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(config: TrainConfig) -> String {
+        config.validate().unwrap_err()
+    }
+
+    #[test]
+    fn an_average_on_burn_and_mixup_with_one_target_per_face_are_refused() {
+        let mut config = TrainConfig {
+            engine: Engine::Burn,
+            ..TrainConfig::default()
+        };
+        config.update.ema = Some(0.999);
+        assert!(refused(config).contains("--ema"));
+        let config = TrainConfig {
+            mixup: 0.2,
+            distill: Some(Distillation {
+                teacher: ModelSource::Dir("teacher".into()),
+                temperature: 4.0,
+                weight: 0.7,
+                targets: TeacherTargets::Clean,
+            }),
+            ..TrainConfig::default()
+        };
+        assert!(refused(config).contains("--teacher-targets online"));
+        let config = TrainConfig {
+            mixup: -1.0,
+            ..TrainConfig::default()
+        };
+        assert!(refused(config).contains("--mixup"));
+    }
+
+    #[test]
+    fn a_configuration_saved_before_the_update_rule_reads_as_adam() {
+        let mut json = serde_json::to_value(TrainConfig::default()).unwrap();
+        let map = json.as_object_mut().unwrap();
+        for key in ["optimizer", "momentum", "weight_decay", "ema", "mixup"] {
+            assert!(
+                map.remove(key).is_some(),
+                "{key} is a field of the saved config"
+            );
+        }
+        let config: TrainConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(config, TrainConfig::default());
     }
 }

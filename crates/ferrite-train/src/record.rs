@@ -52,6 +52,9 @@ pub(crate) fn recipe(config: &TrainConfig) -> Recipe {
         time_limit: config.time_limit,
         init: config.init.as_ref().map(|source| source.to_arg()),
         distill: config.distill.clone(),
+        update: config.update,
+        mixup: config.mixup,
+        stage: config.recipe_stage.clone(),
     }
 }
 
@@ -68,6 +71,7 @@ pub(crate) fn leg(state: &RunState, facts: &RunFacts) -> TrainingLeg {
         best_val_accuracy,
         seconds: state.epoch_seconds.iter().sum(),
         recipe: recipe(config),
+        sittings: state.sittings.clone(),
         data: facts.data.clone(),
         history: epoch_records(state),
     }

@@ -12,17 +12,21 @@ use rand_chacha::ChaCha8Rng;
 
 use ferrite_data::{load_dataset, Dataset, Emotion, Split, NUM_CLASSES};
 use ferrite_eval::{EvalReport, HistoryPoint};
-use ferrite_model::{ModelBundle, ModelCard, ModelSource};
+use ferrite_model::{ModelBundle, ModelCard, ModelSource, Sitting};
 
-use crate::batches::{augmented_batch, count_correct, validate};
+use crate::batches::{augmented_batch, count_correct, validate, validate_unaveraged};
 use crate::checkpoint::{self, RunState};
-use crate::learner::{new_learner, Learner, LossSpec, SoftTargets};
+use crate::learner::{new_learner, Learner, LearnerSpec, LossSpec, MixedLabels, SoftTargets};
+use crate::mixup::Mixup;
 use crate::plan::replanned_epochs;
 use crate::progress::tenth_crossed;
 use crate::provenance::hardware;
 use crate::record::{model_card, write_history, RunFacts};
 use crate::teacher::Teacher;
 use crate::{class_weights, LrSchedule, Plateau, TrainConfig, TrainError};
+
+/// Mixes the seed of a step's mixup draw, so that it differs from the step's dropout seed.
+const MIXUP_SALT: u64 = 0x6d69_7875_7000_0000;
 
 /// What a finished (or interrupted) run produced.
 #[derive(Debug, Clone)]
@@ -107,33 +111,61 @@ impl TrainingRun {
         let data = load_data(data, config)?;
         let class_weights = class_weights(&data.train.class_counts(), config.class_weighting);
         print_class_weights(config, &class_weights);
-        let mut learner = new_learner(config.engine, config.device, &config.arch, config.seed)
-            .map_err(TrainError::Config)?;
+        let checkpoint_dir = checkpoint::checkpoint_dir(out);
+        let saved = if resume {
+            Some(resume_state(&checkpoint_dir, config)?)
+        } else {
+            None
+        };
+        // A resumed run keeps the update rule it was started with (its optimizer state is
+        // that optimizer's); where it trains may change.
+        let update = saved.as_ref().map_or(&config.update, |s| &s.config.update);
+        let mut learner = new_learner(&LearnerSpec {
+            engine: config.engine,
+            device: config.device,
+            arch: &config.arch,
+            seed: config.seed,
+            update,
+        })
+        .map_err(TrainError::Config)?;
         let teacher = config
             .distill
             .as_ref()
             .map(|d| Teacher::load(d, &data.train))
             .transpose()?;
-        let checkpoint_dir = checkpoint::checkpoint_dir(out);
-        let state = if resume {
-            resume_state(&checkpoint_dir, learner.as_mut(), config)?
-        } else {
-            let earlier_legs = match &config.init {
-                Some(init) => start_from(learner.as_mut(), init, config)?.training.legs,
-                None => Vec::new(),
-            };
-            RunState {
-                config: config.clone(),
-                next_epoch: 1,
-                history: Vec::new(),
-                lr_history: Vec::new(),
-                epoch_seconds: Vec::new(),
-                plateau: Plateau::new(config.plateau_patience),
-                best: None,
-                earlier_legs,
+        let state = match saved {
+            Some(state) => {
+                learner
+                    .load_checkpoint(&checkpoint_dir)
+                    .map_err(TrainError::Io)?;
+                state
+            }
+            None => {
+                let earlier_legs = match &config.init {
+                    Some(init) => start_from(learner.as_mut(), init, config)?.training.legs,
+                    None => Vec::new(),
+                };
+                RunState {
+                    config: config.clone(),
+                    next_epoch: 1,
+                    history: Vec::new(),
+                    lr_history: Vec::new(),
+                    epoch_seconds: Vec::new(),
+                    plateau: Plateau::new(config.plateau_patience),
+                    best: None,
+                    earlier_legs,
+                    sittings: Vec::new(),
+                }
             }
         };
         let facts = RunFacts::new(hardware(config.device), &data.train, &data.val);
+        let mut state = state;
+        state.sittings.push(Sitting {
+            hardware: facts.hardware.clone(),
+            first_epoch: state.next_epoch,
+            epochs: 0,
+            seconds: 0.0,
+        });
         Ok(TrainingRun {
             out: out.to_path_buf(),
             checkpoint_dir,
@@ -199,8 +231,18 @@ impl TrainingRun {
                 .iter()
                 .map(|&i| self.data.train.samples[i].label.index())
                 .collect();
-            let input =
+            let mut input =
                 augmented_batch(&self.data.train, batch, &config.augment, config.seed, epoch);
+            let mixup = (config.mixup > 0.0).then(|| {
+                let mixup = Mixup::draw(
+                    config.mixup,
+                    batch.len(),
+                    config.seed ^ MIXUP_SALT ^ global as u64,
+                );
+                mixup.blend(&mut input);
+                mixup
+            });
+            let partner_labels = mixup.as_ref().map(|m| m.partner_labels(&labels));
             let teacher_logits = self
                 .teacher
                 .as_ref()
@@ -216,6 +258,13 @@ impl TrainingRun {
                             weight: d.weight,
                         },
                     ),
+                    mix: mixup
+                        .as_ref()
+                        .zip(partner_labels.as_deref())
+                        .map(|(m, partners)| MixedLabels {
+                            partners,
+                            lambda: m.lambda,
+                        }),
                 };
             let (loss_value, logits) = self.learner.step(
                 input,
@@ -265,6 +314,7 @@ impl TrainingRun {
     fn finish_epoch(&mut self, totals: EpochTotals, seconds: f64) -> Result<(), TrainError> {
         let epoch = self.state.next_epoch;
         let (val_loss, val_report) = validate(self.learner.as_ref(), &self.data.val);
+        let unaveraged = validate_unaveraged(self.learner.as_ref(), &self.data.val);
         let point = HistoryPoint {
             epoch,
             loss: totals.loss_sum / totals.seen.max(1) as f64,
@@ -283,6 +333,12 @@ impl TrainingRun {
             val_report.macro_f1,
             totals.lr
         );
+        if let Some(report) = unaveraged {
+            println!(
+                "  (the weight average; the last step's weights: val_acc {:.4} - val_macro_f1 {:.4})",
+                report.accuracy, report.macro_f1
+            );
+        }
         let config = &self.state.config;
         if config.schedule == LrSchedule::Plateau && self.state.plateau.observe(val_loss) {
             println!(
@@ -293,6 +349,10 @@ impl TrainingRun {
         self.state.history.push(point);
         self.state.lr_history.push(totals.lr);
         self.state.epoch_seconds.push(seconds);
+        if let Some(sitting) = self.state.sittings.last_mut() {
+            sitting.epochs += 1;
+            sitting.seconds += seconds;
+        }
         self.state.next_epoch += 1;
         self.replan(seconds);
         if self
@@ -373,13 +433,9 @@ fn print_class_weights(config: &TrainConfig, weights: &[f32; NUM_CLASSES]) {
     );
 }
 
-/// The state saved in `dir`, loaded into `learner`, after checking it is the same network.
-fn resume_state(
-    dir: &Path,
-    learner: &mut dyn Learner,
-    config: &TrainConfig,
-) -> Result<RunState, TrainError> {
-    let mut state = checkpoint::load(dir, learner).map_err(TrainError::Io)?;
+/// The run state saved in `dir`, after checking it is the same network on the same engine.
+fn resume_state(dir: &Path, config: &TrainConfig) -> Result<RunState, TrainError> {
+    let mut state = checkpoint::load_state(dir).map_err(TrainError::Io)?;
     if state.config.arch != config.arch || state.config.engine != config.engine {
         return Err(TrainError::Config(format!(
             "the checkpoint in {} is for architecture `{}` on engine {}, not `{}` on {}",

@@ -14,6 +14,7 @@ pub mod inputs;
 pub mod model;
 pub mod model_arg;
 pub mod predict;
+pub mod recipe;
 pub mod serve;
 pub mod train;
 pub mod video;

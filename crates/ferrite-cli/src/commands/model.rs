@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use ferrite_model::{ModelCard, TrainingRecord};
+use ferrite_model::{ModelCard, TrainingLeg, TrainingRecord};
 
 use super::model_arg::ModelArg;
 
@@ -91,8 +91,25 @@ fn legs_table(record: &TrainingRecord) -> String {
             leg.hardware,
             leg.recipe.command_line(leg.engine, leg.device)
         ));
+        if let Some(note) = leg_origin(leg) {
+            out.push_str(&format!("       {note}\n"));
+        }
     }
     out
+}
+
+/// The recipe stage a leg was and the sittings it took, when the card records them.
+fn leg_origin(leg: &TrainingLeg) -> Option<String> {
+    let sittings = match leg.sittings.len() {
+        0 | 1 => None,
+        n => Some(format!("{n} sittings")),
+    };
+    let stage = leg.recipe.stage.as_ref().map(|s| format!("recipe {s}"));
+    match (stage, sittings) {
+        (None, None) => None,
+        (Some(a), Some(b)) => Some(format!("{a}, {b}")),
+        (a, b) => a.or(b),
+    }
 }
 
 /// `42 s`, `7 min`, `2.0 h`.
@@ -108,7 +125,28 @@ fn duration(seconds: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::duration;
+    use super::{duration, leg_origin};
+    use ferrite_model::{ModelCard, Sitting};
+
+    #[test]
+    fn a_leg_says_which_recipe_stage_it_was_and_how_many_sittings_it_took() {
+        let card: ModelCard =
+            serde_json::from_str(include_str!("../../../../models/fast/card.json")).unwrap();
+        let mut leg = card.training.legs[0].clone();
+        assert_eq!(leg_origin(&leg), None, "a card from before recipes");
+        leg.recipe.stage = Some("fast 1/2 (distil)".into());
+        let sitting = Sitting {
+            hardware: "here".into(),
+            first_epoch: 1,
+            epochs: 3,
+            seconds: 60.0,
+        };
+        leg.sittings = vec![sitting.clone(), sitting];
+        assert_eq!(
+            leg_origin(&leg).as_deref(),
+            Some("recipe fast 1/2 (distil), 2 sittings")
+        );
+    }
 
     #[test]
     fn durations_read_in_the_unit_that_fits() {

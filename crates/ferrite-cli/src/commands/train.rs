@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -7,8 +7,15 @@ use anyhow::{anyhow, Context};
 use clap::Args;
 
 use ferrite_data::ValidationSplit;
-use ferrite_model::{ArchSpec, Distillation, Engine, ModelSource, TeacherTargets};
-use ferrite_train::{Augmenter, ClassWeighting, LrSchedule, TrainConfig, TrainDevice};
+use ferrite_model::{
+    ArchSpec, Distillation, Engine, ModelSource, Optimizer, TeacherTargets, UpdateRule,
+    DEFAULT_MOMENTUM,
+};
+use ferrite_train::{
+    Augmenter, ClassWeighting, LrSchedule, TrainConfig, TrainDevice, TrainOutcome,
+};
+
+use super::recipe;
 
 /// Arguments of `ferrite train`.
 #[derive(Args)]
@@ -16,18 +23,41 @@ pub struct TrainArgs {
     /// Dataset: Kaggle layout (train/, test/), fer2013.csv, or its folder.
     #[arg(long)]
     data: PathBuf,
-    /// Output model directory (best model, history, curves; checkpoints in OUT/checkpoint).
+    /// Output model directory (best model, history, curves; checkpoints in OUT/checkpoint;
+    /// a recipe's stages in OUT/stages).
     #[arg(long)]
     out: PathBuf,
+    /// Train by a recipe: a built-in one (fast, accurate: the shipped models) or a recipe
+    /// file (TOML: a name and stages, each with its `ferrite train` options). Runs the stages
+    /// one after another, each from the previous stage's model; with --resume, a stopped
+    /// recipe continues where it stopped. Takes no training options but --device and
+    /// --threads.
+    #[arg(long, value_name = "NAME|FILE", conflicts_with = "TrainOptions")]
+    recipe: Option<String>,
+    /// Where the burn engine trains: cpu, or vulkan (a GPU; needs a build with `--features
+    /// vulkan`). With --recipe, it applies to the recipe's burn stages.
+    #[arg(long, default_value = "cpu")]
+    device: TrainDevice,
+    /// The training options (without --recipe).
+    #[command(flatten)]
+    options: TrainOptions,
+    /// Continue from OUT/checkpoint (with --recipe: from the stage that stopped).
+    #[arg(long)]
+    resume: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+/// The options that define a training run (a recipe stage gives the same ones).
+#[derive(Args, Debug, Clone)]
+pub struct TrainOptions {
     /// Architecture preset.
     #[arg(long, default_value = "reference", value_parser = parse_arch)]
     arch: ArchSpec,
     /// Engine: ferrite (the gemm CPU engine, ~2x faster here) or burn (the reference).
     #[arg(long, default_value = "ferrite")]
     engine: Engine,
-    /// Where the burn engine trains: cpu, or vulkan (a GPU; needs a build with `--features vulkan`).
-    #[arg(long, default_value = "cpu")]
-    device: TrainDevice,
     /// Number of epochs.
     #[arg(long, default_value_t = 30)]
     epochs: usize,
@@ -37,6 +67,26 @@ pub struct TrainArgs {
     /// Base learning rate.
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
+    /// Optimizer: adam (the report's), sgd (heavy-ball momentum) or nesterov (SGD with
+    /// Nesterov momentum, as the best published FER2013 CNNs train; try --lr 0.01).
+    #[arg(long, default_value = "adam")]
+    optimizer: Optimizer,
+    /// Momentum of sgd and nesterov.
+    #[arg(long, default_value_t = DEFAULT_MOMENTUM)]
+    momentum: f32,
+    /// L2 penalty added to every gradient (PyTorch's weight_decay; 5e-4 in the published
+    /// SGD recipes).
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f32,
+    /// Keep an exponential moving average of the weights with this decay (e.g. 0.999),
+    /// updated after every step; the average is validated and saved, and each epoch's line
+    /// also shows the last step's weights (gemm engine only).
+    #[arg(long, value_name = "DECAY")]
+    ema: Option<f32>,
+    /// Mixup with Beta(ALPHA, ALPHA): each batch blended with a shuffled copy of itself, the
+    /// loss blending the two labels alike (0: off; 0.2-0.4 is usual).
+    #[arg(long, default_value_t = 0.0, value_name = "ALPHA")]
+    mixup: f32,
     /// Learning-rate schedule: plateau, cosine or one-cycle.
     #[arg(long, default_value = "cosine")]
     schedule: LrSchedule,
@@ -92,12 +142,6 @@ pub struct TrainArgs {
     /// mirror before the first epoch; steps run at the student's pace).
     #[arg(long, default_value = "online", requires = "teacher")]
     teacher_targets: TeacherTargets,
-    /// Continue from OUT/checkpoint.
-    #[arg(long)]
-    resume: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
 }
 
 /// An architecture preset by name, for `--arch`.
@@ -119,6 +163,48 @@ fn parse_augment(name: &str) -> Result<Augmenter, String> {
     })
 }
 
+impl TrainOptions {
+    /// The run these options describe, on `device`.
+    pub fn to_config(&self, device: TrainDevice) -> TrainConfig {
+        let args = self.clone();
+        TrainConfig {
+            arch: args.arch,
+            engine: args.engine,
+            device,
+            epochs: args.epochs,
+            batch_size: args.batch_size,
+            lr: args.lr,
+            schedule: args.schedule,
+            plateau_patience: args.patience,
+            label_smoothing: args.label_smoothing,
+            class_weighting: args.class_weights,
+            augment: Augmenter {
+                erase_prob: args.erase,
+                ..args.augment
+            },
+            seed: args.seed,
+            val_split: args.val_split,
+            limit: args.limit,
+            time_limit: args.time_limit,
+            init: args.init,
+            distill: args.teacher.map(|teacher| Distillation {
+                teacher,
+                temperature: args.temperature,
+                weight: args.distill_weight,
+                targets: args.teacher_targets,
+            }),
+            update: UpdateRule {
+                optimizer: args.optimizer,
+                momentum: args.momentum,
+                weight_decay: args.weight_decay,
+                ema: args.ema,
+            },
+            mixup: args.mixup,
+            recipe_stage: None,
+        }
+    }
+}
+
 /// Runs `ferrite train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     if let Some(threads) = args.threads {
@@ -127,34 +213,32 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             .build_global()
             .context("setting the thread count")?;
     }
-    let augment = Augmenter {
-        erase_prob: args.erase,
-        ..args.augment
-    };
-    let config = TrainConfig {
-        arch: args.arch,
-        engine: args.engine,
-        device: args.device,
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        lr: args.lr,
-        schedule: args.schedule,
-        plateau_patience: args.patience,
-        label_smoothing: args.label_smoothing,
-        class_weighting: args.class_weights,
-        augment,
-        seed: args.seed,
-        val_split: args.val_split,
-        limit: args.limit,
-        time_limit: args.time_limit,
-        init: args.init,
-        distill: args.teacher.map(|teacher| Distillation {
-            teacher,
-            temperature: args.temperature,
-            weight: args.distill_weight,
-            targets: args.teacher_targets,
-        }),
-    };
+    let stop = stop_on_ctrl_c()?;
+    if let Some(name) = &args.recipe {
+        let recipe = recipe::load(name, args.device)?;
+        let outcome = recipe.run(&args.data, &args.out, args.resume, &stop)?;
+        if let Some((index, stage)) = &outcome.last {
+            print_outcome(stage, &recipe.stage_dir(&args.out, *index));
+        }
+        return Ok(if outcome.finished {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(130)
+        });
+    }
+    let config = args.options.to_config(args.device);
+    let outcome = ferrite_train::train(&args.data, &args.out, &config, args.resume, &stop)?;
+    print_outcome(&outcome, &args.out);
+    Ok(if outcome.interrupted {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A flag that Ctrl-C sets (the run saves a checkpoint after the current step); a second
+/// Ctrl-C quits at once.
+fn stop_on_ctrl_c() -> anyhow::Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || {
@@ -164,19 +248,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         eprintln!("\nstopping after this step and saving a checkpoint (Ctrl-C again to quit now)");
     })
     .map_err(|e| anyhow!("installing the Ctrl-C handler: {e}"))?;
-    let outcome = ferrite_train::train(&args.data, &args.out, &config, args.resume, &stop)?;
+    Ok(stop)
+}
+
+fn print_outcome(outcome: &TrainOutcome, out: &Path) {
     match outcome.best {
         Some((acc, epoch)) => println!(
             "best val_acc {acc:.4} at epoch {epoch}; {} epochs in {:.0}s; model in {}",
             outcome.epochs_done,
             outcome.seconds,
-            args.out.display()
+            out.display()
         ),
         None => println!("no epoch finished"),
     }
-    Ok(if outcome.interrupted {
-        ExitCode::from(130)
-    } else {
-        ExitCode::SUCCESS
-    })
 }

@@ -4,13 +4,15 @@
 use std::path::Path;
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::store::ModuleRecord;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use ferrite_burn::{load_net, net_to_safetensors, FerNet};
 use ferrite_data::FACE_SIZE;
-use ferrite_model::ArchSpec;
+use ferrite_model::{ArchSpec, Optimizer, UpdateRule};
 
 use super::burn_loss::weighted_cross_entropy;
 use super::{io, Learner, LossSpec, ADAM_EPSILON};
@@ -33,6 +35,7 @@ impl BurnLearner {
         arch: &ArchSpec,
         seed: u64,
         device: TrainDevice,
+        rule: &UpdateRule,
     ) -> Result<BurnLearner, String> {
         let infer_device = burn_device(device)?;
         let device = infer_device.clone().autodiff();
@@ -40,11 +43,32 @@ impl BurnLearner {
         Ok(BurnLearner {
             arch: arch.clone(),
             net: FerNet::new(arch, &device),
-            // Plain Adam, as the report used.
-            optim: AdamConfig::new().with_epsilon(ADAM_EPSILON).init(),
+            optim: optimizer(rule),
             device,
             infer_device,
         })
+    }
+}
+
+/// burn's optimizer for `rule`, with the gemm engine's settings (PyTorch's: SGD's dampening
+/// 0, weight decay as an L2 term in the gradient).
+fn optimizer(rule: &UpdateRule) -> ModuleOptimizer {
+    let decay = (rule.weight_decay > 0.0).then_some(WeightDecayConfig {
+        penalty: rule.weight_decay,
+    });
+    match rule.optimizer {
+        Optimizer::Adam => AdamConfig::new()
+            .with_epsilon(ADAM_EPSILON)
+            .with_weight_decay(decay)
+            .init(),
+        Optimizer::Sgd | Optimizer::Nesterov => SgdConfig::new()
+            .with_momentum(Some(MomentumConfig {
+                momentum: rule.momentum as f64,
+                dampening: 0.0,
+                nesterov: rule.optimizer == Optimizer::Nesterov,
+            }))
+            .with_weight_decay(decay)
+            .init(),
     }
 }
 
@@ -88,13 +112,20 @@ impl Learner for BurnLearner {
         );
         let x = input_tensor(input, labels.len(), &self.device);
         let logits = self.net.forward(x);
-        let value = weighted_cross_entropy(
-            logits.clone(),
-            labels,
-            loss.class_weights,
-            loss.smoothing,
-            &self.device,
-        );
+        let cross_entropy = |labels: &[usize]| {
+            weighted_cross_entropy(
+                logits.clone(),
+                labels,
+                loss.class_weights,
+                loss.smoothing,
+                &self.device,
+            )
+        };
+        let mut value = cross_entropy(labels);
+        if let Some(mix) = &loss.mix {
+            value = value.mul_scalar(mix.lambda)
+                + cross_entropy(mix.partners).mul_scalar(1.0 - mix.lambda);
+        }
         let loss_value: f32 = value.clone().into_scalar();
         let logits: Vec<f32> = logits.into_data().try_to_vec().expect("f32 logits");
         let grads = GradientsParams::from_grads(value.backward(), &self.net);

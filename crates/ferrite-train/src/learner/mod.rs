@@ -11,7 +11,7 @@ mod engine;
 use std::path::Path;
 
 use ferrite_data::NUM_CLASSES;
-use ferrite_model::{ArchSpec, Engine};
+use ferrite_model::{ArchSpec, Engine, UpdateRule};
 
 use crate::TrainDevice;
 
@@ -21,6 +21,17 @@ pub(crate) struct LossSpec<'a> {
     pub smoothing: f32,
     /// A teacher's logits for the same faces, when distilling.
     pub soft: Option<SoftTargets<'a>>,
+    /// The second labels of a mixup batch, when mixing.
+    pub mix: Option<MixedLabels<'a>>,
+}
+
+/// A mixup batch's labels: face `i` is `lambda` x face `i` plus `1 - lambda` x another face,
+/// whose label is `partners[i]`; the loss blends the two labels' losses alike.
+pub(crate) struct MixedLabels<'a> {
+    /// The label of the face blended into each face.
+    pub partners: &'a [usize],
+    /// The share of each face's own image and label.
+    pub lambda: f32,
 }
 
 /// What distillation adds to a step's loss.
@@ -45,8 +56,14 @@ pub(crate) trait Learner {
         lr: f64,
         seed: u64,
     ) -> (f32, Vec<f32>);
-    /// Inference-mode logits for `n` faces.
+    /// Inference-mode logits for `n` faces, of the weights that are saved (the weight
+    /// average when one is kept).
     fn logits(&self, input: Vec<f32>, n: usize) -> Vec<f32>;
+    /// When a weight average is kept: inference-mode logits of the last step's weights, so
+    /// that a run can show what the average adds.
+    fn unaveraged_logits(&self, _input: Vec<f32>, _n: usize) -> Option<Vec<f32>> {
+        None
+    }
     /// The network's weights as a `model.safetensors` file's content.
     fn weights(&self) -> Result<Vec<u8>, String>;
     /// Replaces the network's weights with those in `bytes` (same architecture).
@@ -57,34 +74,42 @@ pub(crate) trait Learner {
     fn load_checkpoint(&mut self, dir: &Path) -> Result<(), String>;
 }
 
-/// Builds the learner for `engine` on `device`, initialised from `seed`.
-pub(crate) fn new_learner(
-    engine: Engine,
-    device: TrainDevice,
-    arch: &ArchSpec,
-    seed: u64,
-) -> Result<Box<dyn Learner>, String> {
-    match engine {
-        Engine::Ferrite => Ok(Box::new(engine::EngineLearner::new(arch, seed))),
-        Engine::Burn => burn_learner(device, arch, seed),
+/// What a learner is built from: the network, where it trains, and how it is updated.
+pub(crate) struct LearnerSpec<'a> {
+    pub engine: Engine,
+    /// Where burn trains (the gemm engine is CPU-only, so lean builds never read it).
+    #[cfg_attr(not(feature = "burn"), allow(dead_code))]
+    pub device: TrainDevice,
+    pub arch: &'a ArchSpec,
+    /// Seeds the initial weights.
+    pub seed: u64,
+    pub update: &'a UpdateRule,
+}
+
+/// Builds the learner `spec` describes.
+pub(crate) fn new_learner(spec: &LearnerSpec) -> Result<Box<dyn Learner>, String> {
+    match spec.engine {
+        Engine::Ferrite => Ok(Box::new(engine::EngineLearner::new(
+            spec.arch,
+            spec.seed,
+            spec.update,
+        ))),
+        Engine::Burn => burn_learner(spec),
     }
 }
 
 #[cfg(feature = "burn")]
-fn burn_learner(
-    device: TrainDevice,
-    arch: &ArchSpec,
-    seed: u64,
-) -> Result<Box<dyn Learner>, String> {
-    Ok(Box::new(burn::BurnLearner::new(arch, seed, device)?))
+fn burn_learner(spec: &LearnerSpec) -> Result<Box<dyn Learner>, String> {
+    Ok(Box::new(burn::BurnLearner::new(
+        spec.arch,
+        spec.seed,
+        spec.device,
+        spec.update,
+    )?))
 }
 
 #[cfg(not(feature = "burn"))]
-fn burn_learner(
-    _device: TrainDevice,
-    _arch: &ArchSpec,
-    _seed: u64,
-) -> Result<Box<dyn Learner>, String> {
+fn burn_learner(_spec: &LearnerSpec) -> Result<Box<dyn Learner>, String> {
     Err(crate::NO_BURN.into())
 }
 

@@ -1,0 +1,163 @@
+//! Recipe files for `ferrite train --recipe`: TOML with a name and stages, each stage a name
+//! and the `ferrite train` options of its run, parsed by the same parser as the command line.
+//! The recipes of the shipped models are built in.
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context};
+use clap::Parser;
+use serde::Deserialize;
+
+use ferrite_model::Engine;
+use ferrite_train::{Stage, StagedRecipe, TrainDevice};
+
+use super::train::TrainOptions;
+
+/// The recipes built into the binary: the shipped models'.
+const BUILT_IN: &[(&str, &str)] = &[
+    ("fast", include_str!("../../../../recipes/fast.toml")),
+    (
+        "accurate",
+        include_str!("../../../../recipes/accurate.toml"),
+    ),
+];
+
+/// A recipe file as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecipeFile {
+    name: String,
+    #[serde(rename = "stage", default)]
+    stages: Vec<StageEntry>,
+}
+
+/// One `[[stage]]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StageEntry {
+    name: String,
+    /// `ferrite train` options, separated by white space (no quoting: paths without spaces).
+    options: String,
+}
+
+/// A stage's options, parsed as `ferrite train` parses its own.
+#[derive(Parser)]
+#[command(no_binary_name = true)]
+struct StageOptions {
+    #[command(flatten)]
+    options: TrainOptions,
+}
+
+/// The recipe `name_or_path` names (a built-in name, or a file), its burn stages on
+/// `device`.
+pub fn load(name_or_path: &str, device: TrainDevice) -> anyhow::Result<StagedRecipe> {
+    let (text, origin) = match BUILT_IN.iter().find(|(name, _)| *name == name_or_path) {
+        Some((name, text)) => (text.to_string(), format!("built-in recipe `{name}`")),
+        None => {
+            let path = Path::new(name_or_path);
+            if !path.is_file() {
+                bail!(
+                    "no recipe `{name_or_path}`: not a built-in one ({}) and no such file",
+                    BUILT_IN
+                        .iter()
+                        .map(|(name, _)| *name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            (text, path.display().to_string())
+        }
+    };
+    parse(&text, device).with_context(|| format!("in {origin}"))
+}
+
+/// Parses a recipe's text.
+fn parse(text: &str, device: TrainDevice) -> anyhow::Result<StagedRecipe> {
+    let file: RecipeFile = toml::from_str(text).map_err(|e| anyhow!("{e}"))?;
+    let stages = file
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let parsed = StageOptions::try_parse_from(entry.options.split_whitespace())
+                .map_err(|e| anyhow!("stage {} ({}): {}", i + 1, entry.name, clap_message(&e)))?;
+            let mut config = parsed.options.to_config(TrainDevice::Cpu);
+            if config.engine == Engine::Burn {
+                config.device = device;
+            }
+            Ok(Stage {
+                name: entry.name.clone(),
+                config,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let recipe = StagedRecipe {
+        name: file.name,
+        stages,
+    };
+    recipe.validate().map_err(|e| anyhow!(e))?;
+    Ok(recipe)
+}
+
+/// clap's message without its `error: ` prefix and its pointer to `--help`.
+fn clap_message(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    text.lines()
+        .filter(|line| !line.trim().is_empty() && !line.contains("For more information"))
+        .map(|line| line.strip_prefix("error: ").unwrap_or(line))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrite_model::Optimizer;
+
+    #[test]
+    fn the_built_in_recipes_parse_into_their_stages() {
+        let fast = load("fast", TrainDevice::Cpu).unwrap();
+        assert_eq!(fast.stages.len(), 2);
+        assert_eq!(fast.stages[0].config.arch.name, "fast");
+        assert_eq!(fast.stages[1].config.lr, 0.0005);
+        assert!(fast.stages[0].config.distill.is_some());
+        let accurate = load("accurate", TrainDevice::Vulkan).unwrap();
+        assert_eq!(accurate.stages.len(), 7);
+        let devices: Vec<_> = accurate.stages.iter().map(|s| s.config.device).collect();
+        assert_eq!(devices[0], TrainDevice::Vulkan, "burn stages go to the GPU");
+        assert_eq!(devices[1], TrainDevice::Cpu, "gemm stages stay on the CPU");
+    }
+
+    #[test]
+    fn a_recipe_file_takes_the_options_of_the_command_line() {
+        let text = r#"
+            name = "try"
+            [[stage]]
+            name = "sgd"
+            options = "--arch fast --optimizer nesterov --lr 0.01 --weight-decay 5e-4 --ema 0.999"
+        "#;
+        let recipe = parse(text, TrainDevice::Cpu).unwrap();
+        let config = &recipe.stages[0].config;
+        assert_eq!(config.update.optimizer, Optimizer::Nesterov);
+        assert_eq!(config.update.ema, Some(0.999));
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let stage = |options: &str| {
+            format!("name = \"r\"\n[[stage]]\nname = \"one\"\noptions = \"{options}\"\n")
+        };
+        let e = parse(&stage("--epochs many"), TrainDevice::Cpu).unwrap_err();
+        assert!(format!("{e:#}").contains("stage 1 (one)"), "{e:#}");
+        let e = parse(&stage("--epochs 0"), TrainDevice::Cpu).unwrap_err();
+        assert!(format!("{e:#}").contains("--epochs"), "{e:#}");
+        let e = parse("name = \"r\"\nstages = 3\n", TrainDevice::Cpu).unwrap_err();
+        assert!(format!("{e:#}").contains("stages"), "{e:#}");
+        let e = parse("name = \"r\"\n", TrainDevice::Cpu).unwrap_err();
+        assert!(format!("{e:#}").contains("no stages"), "{e:#}");
+        let e = load("/no/such/recipe.toml", TrainDevice::Cpu).unwrap_err();
+        assert!(format!("{e:#}").contains("fast, accurate"), "{e:#}");
+    }
+}
