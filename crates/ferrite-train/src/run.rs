@@ -133,7 +133,7 @@ impl TrainingRun {
             .as_ref()
             .map(|d| Teacher::load(d, &data.train))
             .transpose()?;
-        let state = match saved {
+        let mut state = match saved {
             Some(state) => {
                 learner
                     .load_checkpoint(&checkpoint_dir)
@@ -159,7 +159,6 @@ impl TrainingRun {
             }
         };
         let facts = RunFacts::new(hardware(config.device), &data.train, &data.val);
-        let mut state = state;
         state.sittings.push(Sitting {
             hardware: facts.hardware.clone(),
             first_epoch: state.next_epoch,
