@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use ferrite_model::ModelSource;
+use ferrite_model::{write_atomically, ModelSource};
 
 use crate::checkpoint::{self, checkpoint_dir};
 use crate::{train, TrainConfig, TrainError, TrainOutcome};
@@ -173,15 +173,17 @@ fn progress(dir: &Path) -> Result<StageProgress, TrainError> {
 }
 
 /// Copies the model, its card and its curves (every file, not the checkpoint) from `from`
-/// to `to`.
+/// to `to`, each written under a temporary name and renamed, so a stop half way leaves no
+/// broken model (the next `--resume` copies again).
 fn copy_model(from: &Path, to: &Path) -> Result<(), TrainError> {
     let io = |path: &Path, e: std::io::Error| TrainError::Io(format!("{}: {e}", path.display()));
     for entry in std::fs::read_dir(from).map_err(|e| io(from, e))? {
         let entry = entry.map_err(|e| io(from, e))?;
         let path = entry.path();
         if path.is_file() {
-            let target = to.join(entry.file_name());
-            std::fs::copy(&path, &target).map_err(|e| io(&target, e))?;
+            let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
+            write_atomically(&to.join(entry.file_name()), &bytes)
+                .map_err(|e| TrainError::Io(e.to_string()))?;
         }
     }
     println!("recipe done: model in {}", to.display());
