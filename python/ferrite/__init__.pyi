@@ -16,6 +16,6 @@ def analyze_video(
     detect_every: int = 5,
     smoothing: float = 0.3,
     min_face: int = 40,
-    tta: bool = False,
+    tta: bool | str = False,
     as_dataframe: Optional[bool] = None,
 ) -> Any: ...

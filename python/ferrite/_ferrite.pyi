@@ -23,7 +23,7 @@ ImageInput = Union[str, PathLike[str], bytes, npt.NDArray[np.uint8]]
 class Predictor:
     """Finds every face in images and reads its emotion."""
 
-    def __init__(self, model: str = "accurate", tta: bool = False, min_face: int = 40) -> None: ...
+    def __init__(self, model: str = "accurate", tta: bool | str = False, min_face: int = 40) -> None: ...
     @property
     def model(self) -> str: ...
     def predict(self, image: ImageInput) -> list[Face]: ...
@@ -44,7 +44,7 @@ def analyze_video(
     detect_every: int = 5,
     smoothing: float = 0.3,
     min_face: int = 40,
-    tta: bool = False,
+    tta: bool | str = False,
     partial: bool = False,
 ) -> Union[
     list[dict[str, Union[str, int, float]]],

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use ferrite_data::{Emotion, FACE_PIXELS, FACE_SIZE, NUM_CLASSES};
 use ferrite_infer::{
     decode_file, decode_image, DetectorConfig, EmotionModel, FaceReport, ImageReport, ModelSource,
-    PredictOptions, DEFAULT_MAX_PIXELS,
+    PredictOptions, Tta, DEFAULT_MAX_PIXELS,
 };
 use ferrite_video::{FaceRow, FrameSampler, TrackerConfig, Video, VideoAnalyzer};
 
@@ -122,16 +122,33 @@ fn faces_list<'py>(py: Python<'py>, report: &ImageReport) -> PyResult<Bound<'py,
     PyList::new(py, faces)
 }
 
+/// A Python `tta` argument: a bool (`True`: the mirror image) or a name (`"off"`, `"flip"`,
+/// `"crops"`).
+#[derive(FromPyObject)]
+enum TtaArg {
+    Flag(bool),
+    Name(String),
+}
+
+impl TtaArg {
+    fn parse(self) -> PyResult<Tta> {
+        match self {
+            TtaArg::Flag(on) => Ok(Tta::from(on)),
+            TtaArg::Name(name) => name.parse().map_err(PyValueError::new_err),
+        }
+    }
+}
+
 /// Detector and TTA options from the Python arguments.
-fn predict_options(tta: bool, min_face: u32) -> PredictOptions {
-    PredictOptions {
-        tta,
+fn predict_options(tta: TtaArg, min_face: u32) -> PyResult<PredictOptions> {
+    Ok(PredictOptions {
+        tta: tta.parse()?,
         detector: DetectorConfig {
             min_face,
             ..DetectorConfig::default()
         },
         ..PredictOptions::default()
-    }
+    })
 }
 
 fn model_source(model: &str) -> PyResult<ModelSource> {
@@ -141,7 +158,8 @@ fn model_source(model: &str) -> PyResult<ModelSource> {
 /// Finds every face in images and reads its emotion.
 ///
 /// `Predictor(model="accurate", tta=False, min_face=40)`: `model` is a shipped model
-/// (`accurate`, `fast`) or a model folder; `tta` averages each face with its mirror image;
+/// (`accurate`, `fast`) or a model folder; `tta` averages each face with its mirror image
+/// (`True` or `"flip"`) or over ten crops (`"crops"`, for a model trained on crops);
 /// `min_face` is the smallest face looked for, in pixels.
 #[pyclass(frozen, module = "ferrite")]
 struct Predictor {
@@ -151,10 +169,10 @@ struct Predictor {
 #[pymethods]
 impl Predictor {
     #[new]
-    #[pyo3(signature = (model = "accurate", tta = false, min_face = 40))]
-    fn new(py: Python<'_>, model: &str, tta: bool, min_face: u32) -> PyResult<Predictor> {
+    #[pyo3(signature = (model = "accurate", tta = TtaArg::Flag(false), min_face = 40))]
+    fn new(py: Python<'_>, model: &str, tta: TtaArg, min_face: u32) -> PyResult<Predictor> {
         let source = model_source(model)?;
-        let options = predict_options(tta, min_face);
+        let options = predict_options(tta, min_face)?;
         let inner = py
             .detach(|| {
                 let model = EmotionModel::from_source(&source).map_err(|e| e.to_string())?;
@@ -296,7 +314,7 @@ impl Predictor {
 /// `partial=True` the answer is `(rows, error)` instead, `error` None or the message, and the
 /// rows of the frames read before a stop are kept (settings and models still raise).
 #[pyfunction]
-#[pyo3(signature = (path, fps = None, model = "accurate", detect_every = 5, smoothing = 0.3, min_face = 40, tta = false, partial = false))]
+#[pyo3(signature = (path, fps = None, model = "accurate", detect_every = 5, smoothing = 0.3, min_face = 40, tta = TtaArg::Flag(false), partial = false))]
 #[allow(clippy::too_many_arguments)]
 fn analyze_video<'py>(
     py: Python<'py>,
@@ -306,7 +324,7 @@ fn analyze_video<'py>(
     detect_every: usize,
     smoothing: f32,
     min_face: u32,
-    tta: bool,
+    tta: TtaArg,
     partial: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let source = model_source(model)?;
@@ -315,7 +333,7 @@ fn analyze_video<'py>(
         smoothing,
         ..TrackerConfig::default()
     };
-    let options = predict_options(tta, min_face);
+    let options = predict_options(tta, min_face)?;
     let (rows, error) = py
         .detach(|| {
             let model = EmotionModel::from_source(&source).map_err(|e| e.to_string())?;

@@ -70,3 +70,42 @@ def test_opencv_dnn_reads_the_file_as_readme_shows(tmp_path):
     probabilities = net.forward()
     ours = ferrite.Predictor(model="fast").classify_faces(crops)
     assert np.abs(probabilities - ours).max() <= 1e-4
+
+
+def drawn_dataset(root):
+    """A Kaggle-layout folder of drawn faces, four per class in train/ and test/."""
+    Image = pytest.importorskip("PIL.Image", reason="needs Pillow to write the drawn faces")
+    y, x = np.mgrid[0:48, 0:48]
+    for split, prefix in [("train", "Training_"), ("test", "PublicTest_")]:
+        for c, label in enumerate(ferrite.LABELS):
+            folder = root / split / label
+            folder.mkdir(parents=True)
+            for k in range(4):
+                face = ((x * (c + 1) + y * (k + 2) + 17 * c) % 251).astype(np.uint8)
+                Image.fromarray(face).save(folder / f"{prefix}{k}.png")
+    return root
+
+
+@needs_cli
+def test_a_model_trained_on_crops_exports_its_window(tmp_path):
+    data = drawn_dataset(tmp_path / "data")
+    model = tmp_path / "crops"
+    subprocess.run([os.environ["FERRITE_BIN"], "train", "--arch", "fast", "--crop", "40",
+                    "--data", str(data), "--out", str(model), "--epochs", "1",
+                    "--batch-size", "8"], check=True, capture_output=True)
+    path = tmp_path / "crops.onnx"
+    subprocess.run([os.environ["FERRITE_BIN"], "export", "--model", str(model), "--out", str(path)],
+                   check=True, capture_output=True)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [(i.name, i.shape) for i in session.get_inputs()] == [("input", ["N", 1, 40, 40])]
+    assert "centre 40x40 window" in session.get_modelmeta().custom_metadata_map["preprocessing"]
+
+    crops = faces(50)
+    window = crops[:, 4:44, 4:44]
+    (theirs,) = session.run(None, {"input": (window.astype(np.float32) / 255.0)[:, None]})
+    ours = ferrite.Predictor(model=str(model)).classify_faces(crops)
+    assert np.abs(theirs - ours).max() <= 1e-4
+    ten = ferrite.Predictor(model=str(model), tta="crops").classify_faces(crops)
+    assert np.abs(ten.sum(1) - 1).max() < 1e-5 and np.abs(ten - ours).max() > 1e-6
+    with pytest.raises(ValueError, match="crops"):
+        ferrite.Predictor(model=str(model), tta="ten")

@@ -93,7 +93,7 @@ impl FerNet {
         }
     }
 
-    /// Forward pass: `[batch, 1, 48, 48]` to `[batch, 7]` logits.
+    /// Forward pass: `[batch, 1, side, side]` (the arch's input side) to `[batch, 7]` logits.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<2> {
         let mut x = input;
         for block in &self.blocks {

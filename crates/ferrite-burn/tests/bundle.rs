@@ -3,6 +3,7 @@
 
 use burn::tensor::Device;
 use ferrite_burn::{load_net, net_to_safetensors, Classifier, FerNet};
+use ferrite_data::Tta;
 use ferrite_model::{ArchSpec, ModelBundle, ModelCard};
 
 fn tiny_arch() -> ArchSpec {
@@ -25,10 +26,10 @@ fn faces() -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn predict(net: FerNet, tta: bool) -> Vec<[f32; 7]> {
+fn predict(net: FerNet, tta: Tta) -> Vec<[f32; 7]> {
     let faces = faces();
     let refs: Vec<&[u8]> = faces.iter().map(|f| f.as_slice()).collect();
-    Classifier::new(net, Device::flex()).predict(&refs, tta)
+    Classifier::new(net, 48, Device::flex()).predict(&refs, tta)
 }
 
 /// A freshly initialised tiny network, saved to `dir`.
@@ -54,8 +55,8 @@ fn reload(dir: &std::path::Path) -> FerNet {
 #[test]
 fn saved_model_reloads_with_identical_predictions() {
     let dir = tempfile::tempdir().unwrap();
-    let before = predict(saved_net(dir.path()), false);
-    let after = predict(reload(dir.path()), false);
+    let before = predict(saved_net(dir.path()), Tta::Off);
+    let after = predict(reload(dir.path()), Tta::Off);
     assert_eq!(before, after);
     for p in &after {
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
@@ -67,8 +68,8 @@ fn saved_model_reloads_with_identical_predictions() {
 fn flip_tta_changes_predictions_but_keeps_distributions() {
     let dir = tempfile::tempdir().unwrap();
     saved_net(dir.path());
-    let plain = predict(reload(dir.path()), false);
-    let tta = predict(reload(dir.path()), true);
+    let plain = predict(reload(dir.path()), Tta::Off);
+    let tta = predict(reload(dir.path()), Tta::Flip);
     assert_ne!(plain, tta);
     for p in &tta {
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);

@@ -6,6 +6,7 @@ use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 use ferrite_burn::{net_to_safetensors, FerNet};
+use ferrite_data::Tta;
 use ferrite_engine::{softmax_cross_entropy, Network, Trace};
 use ferrite_model::ArchSpec;
 
@@ -26,15 +27,35 @@ fn arch_with_channels(channels: [usize; 3]) -> ArchSpec {
     arch
 }
 
-/// The architectures the engine is checked against burn on: one whose layers all run on
-/// im2col (few channels), and one whose layers after the first run on Winograd (16 channels
-/// and more, in whole sets of 8, and at least 64 tiles of 2x2 pixels in each batch tested).
-fn archs_for_both_conv_methods() -> [ArchSpec; 2] {
-    [small_arch(), arch_with_channels([16, 24, 32])]
+/// A network reading 40-pixel crops, with four blocks: maps of 40, 20, 10 and 5 pixels, so
+/// that a conv and a pooling run on an odd side (the last pool drops a row and a column).
+fn cropped_arch() -> ArchSpec {
+    let mut arch = ArchSpec::fast().with_input_size(40);
+    arch.name = "cropped".into();
+    for (b, c) in arch.blocks.iter_mut().zip([4, 16, 16, 8]) {
+        b.channels = c;
+    }
+    arch.hidden = vec![10];
+    arch.conv_dropout = 0.0;
+    arch.fc_dropout = 0.0;
+    arch
 }
 
-fn faces(n: usize, seed: u32) -> Vec<f32> {
-    (0..n * 2304)
+/// The architectures the engine is checked against burn on: one whose layers all run on
+/// im2col (few channels), one whose layers after the first run on Winograd (16 channels
+/// and more, in whole sets of 8, and at least 64 tiles of 2x2 pixels in each batch tested),
+/// and one that reads 40-pixel crops.
+fn archs_to_check() -> [ArchSpec; 3] {
+    [
+        small_arch(),
+        arch_with_channels([16, 24, 32]),
+        cropped_arch(),
+    ]
+}
+
+/// `n` inputs of `arch`'s side, with values in [0, 1).
+fn faces(arch: &ArchSpec, n: usize, seed: u32) -> Vec<f32> {
+    (0..n * arch.input_pixels())
         .map(|i| {
             let v = (i as u32).wrapping_mul(2654435761).wrapping_add(seed * 97) >> 8;
             (v % 1000) as f32 / 1000.0
@@ -61,7 +82,8 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 }
 
 fn burn_input(x: &[f32], n: usize, device: &Device) -> Tensor<4> {
-    Tensor::from_data(TensorData::new(x.to_vec(), [n, 1, 48, 48]), device)
+    let side = ((x.len() / n) as f64).sqrt() as usize;
+    Tensor::from_data(TensorData::new(x.to_vec(), [n, 1, side, side]), device)
 }
 
 /// One burn SGD step (lr 1) on mean cross-entropy, from a seeded network; returns the starting
@@ -90,17 +112,17 @@ fn burn_sgd_step(arch: &ArchSpec, x: &[f32], y: &[usize]) -> (Network, FerNet, V
 
 #[test]
 fn inference_matches_burn_on_the_same_weights() {
-    for arch in archs_for_both_conv_methods() {
+    for arch in archs_to_check() {
         inference_matches_burn(&arch);
     }
 }
 
 fn inference_matches_burn(arch: &ArchSpec) {
-    let x = faces(16, 1);
+    let x = faces(arch, 16, 1);
     // A training step gives batch norm non-trivial running statistics.
     let (_, trained, _) = burn_sgd_step(arch, &x, &labels(16));
     let engine = to_engine(&trained, arch);
-    let probe = faces(5, 2);
+    let probe = faces(arch, 5, 2);
     let device = Device::flex();
     let burn_logits = trained
         .valid()
@@ -115,14 +137,14 @@ fn inference_matches_burn(arch: &ArchSpec) {
 
 #[test]
 fn training_forward_and_gradients_match_burn() {
-    for arch in archs_for_both_conv_methods() {
+    for arch in archs_to_check() {
         training_step_matches_burn(&arch);
     }
 }
 
 fn training_step_matches_burn(arch: &ArchSpec) {
     let n = 12;
-    let x = faces(n, 4);
+    let x = faces(arch, n, 4);
     let y = labels(n);
     let (mut engine, after, burn_logits) = burn_sgd_step(arch, &x, &y);
     let mut trace = Trace::default();
@@ -195,7 +217,7 @@ fn gradients_match_finite_differences_for_every_layer() {
     }
     arch.hidden = vec![5];
     let n = 6;
-    let x = faces(n, 7);
+    let x = faces(&arch, n, 7);
     let y = labels(n);
     let weights = [1.0, 3.0, 1.0, 0.5, 1.0, 1.0, 2.0];
     let mut net = Network::new(&arch, 5);
@@ -227,25 +249,30 @@ fn gradients_match_finite_differences_for_every_layer() {
 }
 
 #[test]
-fn predictions_match_burns_classifier_with_and_without_flip() {
-    let arch = small_arch();
-    let x = faces(16, 11);
-    let (_, trained, _) = burn_sgd_step(&arch, &x, &labels(16));
-    let engine = to_engine(&trained, &arch);
-    let pixels: Vec<Vec<u8>> = (0..9u32)
-        .map(|k| {
-            (0..2304u32)
-                .map(|i| ((i * (k + 5) + k * 31) % 256) as u8)
-                .collect()
-        })
-        .collect();
-    let refs: Vec<&[u8]> = pixels.iter().map(|f| f.as_slice()).collect();
-    let reference = ferrite_burn::Classifier::new(trained, Device::flex());
-    for tta in [false, true] {
-        let ours = engine.predict(&refs, tta);
-        let theirs = reference.predict(&refs, tta);
-        for (a, b) in ours.iter().zip(&theirs) {
-            assert!(max_abs_diff(a, b) < 1e-5, "tta {tta}: {a:?} vs {b:?}");
+fn predictions_match_burns_classifier_with_every_augmentation() {
+    for arch in [small_arch(), cropped_arch()] {
+        let x = faces(&arch, 16, 11);
+        let (_, trained, _) = burn_sgd_step(&arch, &x, &labels(16));
+        let engine = to_engine(&trained, &arch);
+        let pixels: Vec<Vec<u8>> = (0..9u32)
+            .map(|k| {
+                (0..2304u32)
+                    .map(|i| ((i * (k + 5) + k * 31) % 256) as u8)
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&[u8]> = pixels.iter().map(|f| f.as_slice()).collect();
+        let reference = ferrite_burn::Classifier::new(trained, arch.input_size, Device::flex());
+        for tta in [Tta::Off, Tta::Flip, Tta::Crops] {
+            let ours = engine.predict(&refs, tta);
+            let theirs = reference.predict(&refs, tta);
+            for (a, b) in ours.iter().zip(&theirs) {
+                assert!(
+                    max_abs_diff(a, b) < 1e-5,
+                    "{} tta {tta}: {a:?} vs {b:?}",
+                    arch.name
+                );
+            }
         }
     }
 }
@@ -265,7 +292,7 @@ fn a_trace_reused_across_steps_gives_the_same_results_as_a_fresh_one() {
             if !reuse {
                 trace = Trace::default();
             }
-            let x = faces(n, seed);
+            let x = faces(&arch, n, seed);
             let y = labels(n);
             let logits = net.forward_train(&x, n, seed as u64, &mut trace);
             let (_, dlogits) = softmax_cross_entropy(&logits, &y, &[1.0; 7], 0.1);

@@ -9,6 +9,7 @@ mod error;
 mod folder_reader;
 mod labels;
 mod preprocess;
+mod views;
 
 pub use dataset::{load_dataset, Dataset, Sample, SkippedFile, Split, ValidationSplit};
 pub use decode::{
@@ -18,3 +19,4 @@ pub use decode::{
 pub use error::DataError;
 pub use labels::{Emotion, NUM_CLASSES};
 pub use preprocess::{face_from_image, face_to_input, FACE_PIXELS, FACE_SIZE};
+pub use views::{FaceView, Tta};

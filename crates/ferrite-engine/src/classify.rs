@@ -1,9 +1,10 @@
-//! Face classification with the engine: probabilities for 48x48 faces, optionally averaged
-//! with the mirrored face (test-time augmentation).
+//! Face classification with the engine: probabilities for 48x48 faces, read through the
+//! network's input window, optionally averaged over several views of each face (test-time
+//! augmentation, [`Tta`]).
 
 use rayon::prelude::*;
 
-use ferrite_data::{face_to_input, FACE_PIXELS, FACE_SIZE, NUM_CLASSES};
+use ferrite_data::{FaceView, Tta, NUM_CLASSES};
 
 use crate::{InferenceNet, Network};
 
@@ -23,37 +24,36 @@ fn softmax(row: &mut [f32]) {
     }
 }
 
-/// Scales faces to the model's input, mirrored left-right when `mirror`.
-fn inputs(faces: &[&[u8]], mirror: bool) -> Vec<f32> {
-    let mut x = vec![0.0; faces.len() * FACE_PIXELS];
-    x.par_chunks_mut(FACE_PIXELS)
+/// The `view` of each face, scaled to the model's input (`side` pixels square).
+fn inputs(faces: &[&[u8]], view: FaceView, side: usize) -> Vec<f32> {
+    let pixels = side * side;
+    let mut x = vec![0.0; faces.len() * pixels];
+    x.par_chunks_mut(pixels)
         .zip(faces.par_iter())
-        .for_each(|(out, face)| {
-            face_to_input(face, out);
-            if mirror {
-                for row in out.chunks_mut(FACE_SIZE) {
-                    row.reverse();
-                }
-            }
-        });
+        .for_each(|(out, face)| view.write_input(face, side, out));
     x
 }
 
 impl InferenceNet {
-    /// Class probabilities (label order) for each face (`FACE_PIXELS` bytes).
-    pub fn predict(&self, faces: &[&[u8]], tta: bool) -> Vec<[f32; NUM_CLASSES]> {
+    /// Class probabilities (label order) for each face (`FACE_PIXELS` bytes): the softmax of
+    /// the centre window, or its average over the views of `tta`.
+    pub fn predict(&self, faces: &[&[u8]], tta: Tta) -> Vec<[f32; NUM_CLASSES]> {
+        let side = self.input_size();
+        let views = tta.views(side);
+        let share = 1.0 / views.len() as f32;
         let mut out = Vec::with_capacity(faces.len());
         for chunk in faces.chunks(BATCH) {
-            let mut probs = self.logits(&inputs(chunk, false), chunk.len());
-            probs.chunks_mut(NUM_CLASSES).for_each(softmax);
-            if tta {
-                let mut mirrored = self.logits(&inputs(chunk, true), chunk.len());
-                mirrored.chunks_mut(NUM_CLASSES).for_each(softmax);
-                for (p, m) in probs.iter_mut().zip(mirrored) {
-                    *p = 0.5 * (*p + m);
+            let mut sum = vec![0.0f32; chunk.len() * NUM_CLASSES];
+            for &view in &views {
+                let mut probs = self.logits(&inputs(chunk, view, side), chunk.len());
+                probs.chunks_mut(NUM_CLASSES).for_each(softmax);
+                if views.len() == 1 {
+                    sum = probs;
+                } else {
+                    sum.iter_mut().zip(probs).for_each(|(s, p)| *s += share * p);
                 }
             }
-            out.extend(probs.chunks_exact(NUM_CLASSES).map(|row| {
+            out.extend(sum.chunks_exact(NUM_CLASSES).map(|row| {
                 let mut p = [0.0; NUM_CLASSES];
                 p.copy_from_slice(row);
                 p
@@ -66,7 +66,88 @@ impl InferenceNet {
 impl Network {
     /// Class probabilities (label order) for each face (`FACE_PIXELS` bytes), inference mode
     /// (through an [`InferenceNet`] prepared for this call; keep one to classify often).
-    pub fn predict(&self, faces: &[&[u8]], tta: bool) -> Vec<[f32; NUM_CLASSES]> {
+    pub fn predict(&self, faces: &[&[u8]], tta: Tta) -> Vec<[f32; NUM_CLASSES]> {
         InferenceNet::new(self).predict(faces, tta)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ferrite_data::{FACE_PIXELS, FACE_SIZE};
+    use ferrite_model::ArchSpec;
+
+    use super::*;
+
+    fn faces(n: usize) -> Vec<Vec<u8>> {
+        (0..n)
+            .map(|f| {
+                (0..FACE_PIXELS)
+                    .map(|i| ((i % FACE_SIZE) * (f + 2) + (i / FACE_SIZE) * 3) as u8)
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn flip_averages_the_face_and_its_mirror() {
+        let net = Network::new(&ArchSpec::reference(), 3);
+        let faces = faces(2);
+        let refs: Vec<&[u8]> = faces.iter().map(|f| f.as_slice()).collect();
+        let mirrored: Vec<Vec<u8>> = faces
+            .iter()
+            .map(|f| {
+                f.chunks(FACE_SIZE)
+                    .flat_map(|r| r.iter().rev())
+                    .copied()
+                    .collect()
+            })
+            .collect();
+        let mirrored: Vec<&[u8]> = mirrored.iter().map(|f| f.as_slice()).collect();
+        let (plain, flipped) = (
+            net.predict(&refs, Tta::Off),
+            net.predict(&mirrored, Tta::Off),
+        );
+        let averaged = net.predict(&refs, Tta::Flip);
+        for ((a, b), t) in plain.iter().zip(&flipped).zip(&averaged) {
+            for k in 0..NUM_CLASSES {
+                assert!((0.5 * (a[k] + b[k]) - t[k]).abs() < 1e-6);
+            }
+        }
+        assert_eq!(
+            net.predict(&refs, Tta::Crops),
+            averaged,
+            "one window on a whole face"
+        );
+    }
+
+    #[test]
+    fn a_cropped_model_reads_its_window_and_ten_crops_average_ten_views() {
+        let side = 40;
+        let net = Network::new(&ArchSpec::reference().with_input_size(side), 5);
+        let infer = InferenceNet::new(&net);
+        let faces = faces(3);
+        let refs: Vec<&[u8]> = faces.iter().map(|f| f.as_slice()).collect();
+        let views = Tta::Crops.views(side);
+        let mut want = vec![[0.0f32; NUM_CLASSES]; refs.len()];
+        for &view in &views {
+            let mut logits = infer.logits(&inputs(&refs, view, side), refs.len());
+            logits.chunks_mut(NUM_CLASSES).for_each(softmax);
+            for (w, row) in want.iter_mut().zip(logits.chunks(NUM_CLASSES)) {
+                for (wk, p) in w.iter_mut().zip(row) {
+                    *wk += p / views.len() as f32;
+                }
+            }
+        }
+        let got = infer.predict(&refs, Tta::Crops);
+        for (g, w) in got.iter().zip(&want) {
+            for k in 0..NUM_CLASSES {
+                assert!((g[k] - w[k]).abs() < 1e-6, "{g:?} vs {w:?}");
+            }
+            assert!((g.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        }
+        let centre = infer.predict(&refs, Tta::Off);
+        let mut logits = infer.logits(&inputs(&refs, FaceView::centre(side), side), 3);
+        logits.chunks_mut(NUM_CLASSES).for_each(softmax);
+        assert_eq!(centre[0][..], logits[..NUM_CLASSES]);
     }
 }

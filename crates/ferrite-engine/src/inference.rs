@@ -5,7 +5,7 @@
 
 use std::sync::Mutex;
 
-use ferrite_data::{FACE_PIXELS, FACE_SIZE, NUM_CLASSES};
+use ferrite_data::NUM_CLASSES;
 
 use crate::layers::conv::Scratch;
 use crate::layers::fused::{FusedConv, FusedDense};
@@ -45,6 +45,7 @@ fn at_least(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
 /// Shared between threads; each call borrows a set of buffers of its own.
 #[derive(Debug)]
 pub struct InferenceNet {
+    input_size: usize,
     blocks: Vec<Vec<FusedConv>>,
     hidden: Vec<FusedDense>,
     classifier_weight: Vec<f32>,
@@ -71,6 +72,7 @@ impl InferenceNet {
             .map(|l| FusedDense::new(&l.weight, &l.bn, l.inp, l.out))
             .collect();
         InferenceNet {
+            input_size: net.arch.input_size,
             blocks,
             hidden,
             classifier_weight: net.classifier_weight.clone(),
@@ -79,9 +81,20 @@ impl InferenceNet {
         }
     }
 
-    /// Logits (`n x 7`) for `n` faces (`n x 48 x 48`, scaled as [`ferrite_data::face_to_input`]).
+    /// Side of the square input the network reads (48: the whole face).
+    pub fn input_size(&self) -> usize {
+        self.input_size
+    }
+
+    /// Logits (`n x 7`) for `n` inputs (`n` squares of [`InferenceNet::input_size`], scaled
+    /// as [`ferrite_data::face_to_input`]).
     pub fn logits(&self, x: &[f32], n: usize) -> Vec<f32> {
-        assert_eq!(x.len(), n * FACE_PIXELS, "input must be n x 48 x 48");
+        let side = self.input_size;
+        assert_eq!(
+            x.len(),
+            n * side * side,
+            "input must be n x {side} x {side}"
+        );
         if n == 0 {
             return Vec::new();
         }
@@ -98,7 +111,7 @@ impl InferenceNet {
         let Buffers { act, next, conv } = buffers;
         act.clear();
         act.extend_from_slice(x);
-        let (mut side, mut len) = (FACE_SIZE, x.len());
+        let (mut side, mut len) = (self.input_size, x.len());
         for block in &self.blocks {
             let mut channels = 1;
             for layer in block {

@@ -5,7 +5,7 @@ use rand::Rng;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use ferrite_data::{FACE_PIXELS, FACE_SIZE, NUM_CLASSES};
+use ferrite_data::NUM_CLASSES;
 use ferrite_model::ArchSpec;
 
 use crate::buffers::BufferPool;
@@ -177,14 +177,15 @@ impl Network {
         out
     }
 
-    /// Training forward pass on `n` faces (`x` is `n * 48 * 48`, scaled to `[0, 1]`): batch
-    /// statistics, running statistics updated, dropout drawn from `seed`. Returns the logits.
+    /// Training forward pass on `n` inputs (`x` is `n` squares of the architecture's input
+    /// side, scaled to `[0, 1]`): batch statistics, running statistics updated, dropout drawn
+    /// from `seed`. Returns the logits.
     pub fn forward_train(&mut self, x: &[f32], n: usize, seed: u64, trace: &mut Trace) -> Vec<f32> {
-        assert_eq!(x.len(), n * FACE_PIXELS, "input must be n x 48 x 48");
+        self.check_input(x, n);
         trace.start_step(n);
         let mut act = trace.pool.take(x.len());
         act.copy_from_slice(x);
-        let mut side = FACE_SIZE;
+        let mut side = self.arch.input_size;
         let mut mask_seed = seed;
         let mut next_seed = || {
             mask_seed = mask_seed
@@ -287,15 +288,14 @@ impl Network {
         }
         hidden_grads.reverse();
         let mut conv_index = trace.conv_inputs.len();
-        let mut side = FACE_SIZE >> self.blocks.len();
+        let sides = self.arch.block_sides();
         for (b, block) in self.blocks.iter().enumerate().rev() {
             dropout::backward(&mut d, &trace.block_masks[b]);
             let c = block.last().map_or(1, |l| l.cout);
-            let full = side * 2;
-            let mut dconv = trace.pool.take(n * full * full * c);
-            pool::backward(&d, &trace.pool_args[b], n, full, c, &mut dconv);
+            let side = sides[b];
+            let mut dconv = trace.pool.take(n * side * side * c);
+            pool::backward(&d, &trace.pool_args[b], n, side, c, &mut dconv);
             trace.pool.give([std::mem::replace(&mut d, dconv)]);
-            side = full;
             for layer in block.iter().rev() {
                 conv_index -= 1;
                 let mut dgamma = vec![0.0; layer.cout];
@@ -346,6 +346,16 @@ impl Network {
     /// (through an [`InferenceNet`] prepared for this call; keep one to classify often).
     pub fn forward_infer(&self, x: &[f32], n: usize) -> Vec<f32> {
         InferenceNet::new(self).logits(x, n)
+    }
+
+    /// Panics unless `x` holds `n` inputs of the architecture's side.
+    fn check_input(&self, x: &[f32], n: usize) {
+        let side = self.arch.input_size;
+        assert_eq!(
+            x.len(),
+            n * side * side,
+            "input must be n x {side} x {side}"
+        );
     }
 
     /// The classifier layer: logits from the last features of `n` faces.

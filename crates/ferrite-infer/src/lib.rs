@@ -18,7 +18,7 @@ pub mod report;
 
 pub use crop::{crop_face, Frame, Framing, FER_FRAMING};
 pub use detect::{detect_faces, Detection, DetectorConfig};
-pub use ferrite_data::{decode_file, decode_image, DecodeError, DEFAULT_MAX_PIXELS};
+pub use ferrite_data::{decode_file, decode_image, DecodeError, Tta, DEFAULT_MAX_PIXELS};
 pub use ferrite_model::{ModelSource, ShippedModel};
 pub use model::{EmotionModel, ModelLoadError};
 pub use predictor::{

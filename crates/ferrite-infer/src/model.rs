@@ -2,7 +2,7 @@
 //! engine. Models come from [`ModelSource`]: a folder, `$FERRITE_MODEL`, or a model shipped
 //! inside the binary, so an installed binary works from any folder.
 
-use ferrite_data::NUM_CLASSES;
+use ferrite_data::{Tta, NUM_CLASSES};
 use ferrite_engine::{InferenceNet, Network};
 use ferrite_model::{ModelBundle, ModelCard, ModelSource, ShippedModel};
 
@@ -98,9 +98,11 @@ impl EmotionModel {
         self.source.to_string()
     }
 
-    /// Probabilities (label order) for 48x48 faces; `tta` averages with mirrored faces. They go
-    /// through the card's temperature when it has one ([`ferrite_model::TemperatureScaling`]).
-    pub fn classify(&self, faces: &[&[u8]], tta: bool) -> Vec<[f32; NUM_CLASSES]> {
+    /// Probabilities (label order) for 48x48 faces: of the window the model reads (the whole
+    /// face, or the centre crop of a model trained on crops), or averaged over the views of
+    /// `tta` (the mirror image; ten crops). They go through the card's temperature when it has
+    /// one ([`ferrite_model::TemperatureScaling`]).
+    pub fn classify(&self, faces: &[&[u8]], tta: Tta) -> Vec<[f32; NUM_CLASSES]> {
         let mut probabilities = self.net.predict(faces, tta);
         if let Some(scaling) = &self.card.calibration {
             probabilities.iter_mut().for_each(|p| scaling.apply(p));

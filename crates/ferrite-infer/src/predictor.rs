@@ -4,7 +4,7 @@ use image::{DynamicImage, GrayImage};
 use rayon::prelude::*;
 
 use ferrite_data::{
-    decode_image, face_from_image, DecodeError, Emotion, DEFAULT_MAX_PIXELS, NUM_CLASSES,
+    decode_image, face_from_image, DecodeError, Emotion, Tta, DEFAULT_MAX_PIXELS, NUM_CLASSES,
 };
 
 use crate::crop::{crop_face, Framing, FER_FRAMING};
@@ -22,8 +22,9 @@ pub struct PredictOptions {
     pub detector: DetectorConfig,
     /// How a detector box becomes the model's frame.
     pub framing: Framing,
-    /// Average each face's probabilities with its mirror image.
-    pub tta: bool,
+    /// Test-time augmentation: the views of each face whose probabilities are averaged
+    /// (none, the mirror image, or ten crops).
+    pub tta: Tta,
     /// Classify the whole image as one face, without detection.
     pub whole_image: bool,
     /// Largest image accepted, in pixels.
@@ -35,7 +36,7 @@ impl Default for PredictOptions {
         PredictOptions {
             detector: DetectorConfig::default(),
             framing: FER_FRAMING,
-            tta: false,
+            tta: Tta::Off,
             whole_image: false,
             max_pixels: DEFAULT_MAX_PIXELS,
         }
@@ -193,7 +194,7 @@ impl Predictor {
     }
 
     /// The second stage: classifies the faces of all `located` images in one engine call.
-    pub fn classify_located(&self, located: Vec<LocatedFaces>, tta: bool) -> Vec<ImagePrediction> {
+    pub fn classify_located(&self, located: Vec<LocatedFaces>, tta: Tta) -> Vec<ImagePrediction> {
         self.model.classify_located(located, tta)
     }
 }
@@ -202,7 +203,7 @@ impl EmotionModel {
     /// The second stage of a prediction with this model: classifies the faces of all
     /// `located` images in one engine call (a server that offers several models locates once,
     /// then classifies with the model each request asked for).
-    pub fn classify_located(&self, located: Vec<LocatedFaces>, tta: bool) -> Vec<ImagePrediction> {
+    pub fn classify_located(&self, located: Vec<LocatedFaces>, tta: Tta) -> Vec<ImagePrediction> {
         let faces: Vec<&[u8]> = located
             .iter()
             .flat_map(|l| l.faces.iter().map(Vec::as_slice))

@@ -2,7 +2,7 @@
 //! fast model with a temperature of 2 classifies faces as the uncalibrated copy does, each
 //! face's probabilities tempered (softer, same order).
 
-use ferrite_infer::{EmotionModel, ModelSource};
+use ferrite_infer::{EmotionModel, ModelSource, Tta};
 use ferrite_model::{temper, ModelBundle, ShippedModel, TemperatureScaling, WEIGHTS_FILE};
 
 fn copy_with(dir: &std::path::Path, calibration: Option<TemperatureScaling>) -> EmotionModel {
@@ -34,7 +34,7 @@ fn the_cards_temperature_tempers_every_probability() {
         })
         .collect();
     let faces: Vec<&[u8]> = faces.iter().map(Vec::as_slice).collect();
-    for tta in [false, true] {
+    for tta in [Tta::Off, Tta::Flip] {
         for (mut p, q) in raw
             .classify(&faces, tta)
             .into_iter()

@@ -3,7 +3,7 @@
 //! classifier must be as accurate on the detected faces as on the original crops.
 //! The test on real faces needs FER2013_DIR and is ignored unless asked for (.ci/run does).
 
-use ferrite_data::{load_dataset, Split, FACE_SIZE};
+use ferrite_data::{load_dataset, Split, Tta, FACE_SIZE};
 use ferrite_infer::{EmotionModel, FaceBox, PredictOptions, Predictor};
 use image::{imageops::FilterType, DynamicImage, GrayImage, Luma};
 
@@ -41,7 +41,7 @@ fn pasted_fer_faces_are_found_and_classified_like_their_crops() {
     set.limit(240);
     let predictor = Predictor::new(EmotionModel::shipped(), PredictOptions::default()).unwrap();
     let crops: Vec<&[u8]> = set.samples.iter().map(|s| s.pixels.as_slice()).collect();
-    let crop_probs = predictor.model().classify(&crops, false);
+    let crop_probs = predictor.model().classify(&crops, Tta::Off);
 
     let per_scene = (COLS * ROWS) as usize;
     let (w, h) = (COLS * (FACE + GAP) + GAP, ROWS * (FACE + GAP) + GAP);

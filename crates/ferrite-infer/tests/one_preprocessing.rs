@@ -3,7 +3,7 @@
 //! image all go through `face_from_image`.
 
 use ferrite_data::{decode_file, load_dataset, Split, DEFAULT_MAX_PIXELS};
-use ferrite_infer::{crop_face, EmotionModel, Frame, PredictOptions, Predictor};
+use ferrite_infer::{crop_face, EmotionModel, Frame, PredictOptions, Predictor, Tta};
 use image::{Rgb, RgbImage};
 
 #[test]
@@ -44,6 +44,6 @@ fn dataset_reader_and_predictor_agree_on_the_same_file() {
     let predicted = predictor.predict(&image).faces[0].probabilities;
     let evaluated = predictor
         .model()
-        .classify(&[training_face.as_slice()], false)[0];
+        .classify(&[training_face.as_slice()], Tta::Off)[0];
     assert_eq!(predicted, evaluated);
 }

@@ -22,6 +22,19 @@ pub struct ArchSpec {
     pub conv_dropout: f32,
     /// Dropout after each hidden fully-connected layer.
     pub fc_dropout: f32,
+    /// Side of the square the network reads: 48 (the whole face), or less for a network
+    /// trained on random crops of the face (`ferrite train --crop`), which classifies its
+    /// centre crop (or ten crops, `--tta crops`). Cards without it read the whole face.
+    #[serde(default = "whole_face", skip_serializing_if = "reads_the_whole_face")]
+    pub input_size: usize,
+}
+
+fn whole_face() -> usize {
+    ferrite_data::FACE_SIZE
+}
+
+fn reads_the_whole_face(side: &usize) -> bool {
+    *side == ferrite_data::FACE_SIZE
 }
 
 impl ArchSpec {
@@ -58,6 +71,15 @@ impl ArchSpec {
             hidden: hidden.to_vec(),
             conv_dropout: 0.25,
             fc_dropout: 0.5,
+            input_size: whole_face(),
+        }
+    }
+
+    /// This architecture reading `side`-pixel crops of the face (`--crop`).
+    pub fn with_input_size(self, side: usize) -> ArchSpec {
+        ArchSpec {
+            input_size: side,
+            ..self
         }
     }
 
@@ -77,9 +99,22 @@ impl ArchSpec {
         &["reference", "wide", "fast", "vgg4"]
     }
 
-    /// Side of the feature map after all blocks (48 halved once per block).
+    /// Side of the feature map entering each block: the input side, halved (rounding down,
+    /// as 2x2 max pooling does) once per block before it.
+    pub fn block_sides(&self) -> Vec<usize> {
+        (0..self.blocks.len())
+            .map(|b| self.input_size >> b)
+            .collect()
+    }
+
+    /// Side of the feature map after all blocks (the input side halved once per block).
     pub fn final_side(&self) -> usize {
-        ferrite_data::FACE_SIZE >> self.blocks.len()
+        self.input_size >> self.blocks.len()
+    }
+
+    /// Floats of one input image (`input_size` squared).
+    pub fn input_pixels(&self) -> usize {
+        self.input_size * self.input_size
     }
 
     /// Number of features entering the first fully-connected layer.
@@ -91,7 +126,7 @@ impl ArchSpec {
     /// Multiply-accumulate operations of one forward pass on one face.
     pub fn forward_macs(&self) -> u64 {
         let mut macs = 0u64;
-        let mut side = ferrite_data::FACE_SIZE as u64;
+        let mut side = self.input_size as u64;
         let mut in_ch = 1u64;
         for block in &self.blocks {
             for _ in 0..block.convs {
@@ -122,6 +157,15 @@ impl ArchSpec {
         }
         if self.blocks.iter().any(|b| b.channels == 0 || b.convs == 0) {
             return Err("every block needs at least one conv and one channel".into());
+        }
+        let smallest = 2usize << self.blocks.len();
+        if !(smallest..=ferrite_data::FACE_SIZE).contains(&self.input_size) {
+            return Err(format!(
+                "an input of {} pixels does not suit {} blocks: it must be {smallest} to {}",
+                self.input_size,
+                self.blocks.len(),
+                ferrite_data::FACE_SIZE
+            ));
         }
         if self.hidden.contains(&0) {
             return Err("hidden layers need at least one unit".into());
@@ -165,6 +209,40 @@ mod tests {
             assert_eq!(serde_json::from_str::<ArchSpec>(&json).unwrap(), arch);
         }
         assert!(ArchSpec::preset("nope").is_none());
+    }
+
+    #[test]
+    fn a_cropped_input_shrinks_every_map_and_is_kept_in_json() {
+        let arch = ArchSpec::vgg4().with_input_size(40);
+        arch.validate().unwrap();
+        assert_eq!(arch.block_sides(), [40, 20, 10, 5]);
+        assert_eq!(arch.final_side(), 2);
+        assert_eq!(arch.flat_features(), 512 * 2 * 2);
+        let json = serde_json::to_string(&arch).unwrap();
+        assert!(json.contains(r#""input_size":40"#), "{json}");
+        assert_eq!(serde_json::from_str::<ArchSpec>(&json).unwrap(), arch);
+        let whole = serde_json::to_string(&ArchSpec::vgg4()).unwrap();
+        assert!(
+            !whole.contains("input_size"),
+            "cards of whole-face models stay as they were"
+        );
+        let ratio = arch.forward_macs() as f64 / ArchSpec::vgg4().forward_macs() as f64;
+        assert!(
+            ratio < 0.75,
+            "a 40-pixel crop costs about (40/48)^2 of the face: {ratio}"
+        );
+    }
+
+    #[test]
+    fn inputs_too_small_or_too_large_are_refused() {
+        for side in [31, 49] {
+            let err = ArchSpec::vgg4()
+                .with_input_size(side)
+                .validate()
+                .unwrap_err();
+            assert!(err.contains(&side.to_string()), "{err}");
+        }
+        ArchSpec::vgg4().with_input_size(32).validate().unwrap();
     }
 
     #[test]

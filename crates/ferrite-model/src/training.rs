@@ -119,6 +119,10 @@ pub struct Recipe {
     /// The recipe and stage the run was, when a recipe ran it (`fast 2/2 (fine-tune)`).
     #[serde(default)]
     pub stage: Option<String>,
+    /// The side of the random crops the network trained on (`--crop`), when it read crops
+    /// rather than whole faces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crop: Option<usize>,
 }
 
 impl Recipe {
@@ -141,6 +145,9 @@ impl Recipe {
             short_float(self.label_smoothing)
         ));
         args.push(format!("--batch-size {}", self.batch_size));
+        if let Some(side) = self.crop {
+            args.push(format!("--crop {side}"));
+        }
         args.push(format!("--seed {}", self.seed));
         if let Some(init) = &self.init {
             args.push(format!("--init {init}"));
@@ -355,6 +362,7 @@ fn version_1_leg(t: &serde_json::Value) -> TrainingLeg {
             update: UpdateRule::default(),
             mixup: 0.0,
             stage: None,
+            crop: None,
         },
         sittings: Vec::new(),
         data: DataRecord {

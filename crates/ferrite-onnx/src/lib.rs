@@ -1,6 +1,7 @@
 //! Ferrite's models as ONNX files, for ONNX Runtime, OpenCV's dnn module and every other ONNX
 //! reader. The graph takes `input`, float32 `[N, 1, 48, 48]`: the 48x48 gray face Ferrite's
-//! preprocessing makes, scaled to [0, 1]; and gives `probabilities`, `[N, 7]` in label order,
+//! preprocessing makes, scaled to [0, 1] (`[N, 1, S, S]`, its centre window, for a network
+//! trained on S-pixel crops); and gives `probabilities`, `[N, 7]` in label order,
 //! softmax included. Each batch norm is folded into its conv's or dense layer's weight and a
 //! bias; dropout, which inference skips, is left out; the card's temperature (`ferrite
 //! calibrate`) divides the logits, folded into the classifier. The model's metadata holds the
@@ -32,10 +33,25 @@ pub const INPUT: &str = "input";
 /// The graph's output.
 pub const OUTPUT: &str = "probabilities";
 
-/// How a face is prepared before it is given to the graph, as the metadata says it.
+/// How a face is prepared before it is given to the graph, as the metadata says it (a model
+/// trained on crops then reads the centre window of that face: [`preprocessing`]).
 pub const PREPROCESSING: &str =
     "the face found by the detector, framed as FER2013 frames its faces, \
      converted to gray, resized to 48x48, each pixel divided by 255; NCHW, one channel";
+
+/// The preprocessing of a network whose input is `side` pixels square.
+pub fn preprocessing(side: usize) -> String {
+    if side == FACE_SIZE {
+        PREPROCESSING.to_string()
+    } else {
+        let at = (FACE_SIZE - side) / 2;
+        format!(
+            "{PREPROCESSING}; then the centre {side}x{side} window of that face (rows and \
+             columns {at} to {})",
+            at + side - 1
+        )
+    }
+}
 
 /// The ONNX file (its bytes) of `net`, the model of `card`.
 pub fn export(net: &Network, card: &ModelCard) -> Vec<u8> {
@@ -45,12 +61,13 @@ pub fn export(net: &Network, card: &ModelCard) -> Vec<u8> {
 fn model(net: &Network, card: &ModelCard) -> ModelProto {
     let temperature = card.calibration.as_ref().map_or(1.0, |c| c.temperature);
     let labels: Vec<&str> = Emotion::ALL.iter().map(|e| e.name()).collect();
+    let side = card.arch.input_size;
     let metadata = [
         (
             "labels",
             serde_json::to_string(&labels).expect("strings serialise"),
         ),
-        ("preprocessing", PREPROCESSING.to_string()),
+        ("preprocessing", preprocessing(card.arch.input_size)),
         ("input", card.input.to_string()),
         ("architecture", card.arch.name.clone()),
         ("temperature", temperature.to_string()),
@@ -68,8 +85,8 @@ fn model(net: &Network, card: &ModelCard) -> ModelProto {
         producer_name: "ferrite".into(),
         producer_version: env!("CARGO_PKG_VERSION").into(),
         doc_string: format!(
-            "Ferrite facial emotion recognition, the `{}` CNN: {INPUT} [N, 1, 48, 48] in [0, 1] \
-             -> {OUTPUT} [N, 7] ({})",
+            "Ferrite facial emotion recognition, the `{}` CNN: {INPUT} [N, 1, {side}, {side}] in \
+             [0, 1] -> {OUTPUT} [N, 7] ({})",
             card.arch.name,
             labels.join(", ")
         ),
@@ -97,6 +114,7 @@ impl GraphBuilder {
     /// The graph of `net`, its logits divided by `temperature` (the card's calibration) before
     /// the softmax: folded into the classifier's weight and bias.
     fn build(mut self, net: &Network, temperature: f32) -> GraphProto {
+        let side = net.arch.input_size;
         self.current = INPUT.into();
         for (b, block) in net.blocks.iter().enumerate() {
             for (l, layer) in block.iter().enumerate() {
@@ -141,8 +159,8 @@ impl GraphBuilder {
             initializer: self.weights,
             input: vec![value_info(
                 INPUT,
-                &[1, FACE_SIZE, FACE_SIZE],
-                "48x48 gray faces in [0, 1]",
+                &[1, side, side],
+                &format!("{side}x{side} gray faces in [0, 1]"),
             )],
             output: vec![value_info(
                 OUTPUT,

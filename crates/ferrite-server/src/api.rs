@@ -7,7 +7,7 @@ use axum::Json;
 use serde::Deserialize;
 
 use ferrite_data::Emotion;
-use ferrite_infer::{ImageReport, PredictOptions};
+use ferrite_infer::{ImageReport, PredictOptions, Tta};
 use ferrite_model::ShippedModel;
 
 use crate::eda::EdaState;
@@ -23,9 +23,10 @@ const OPENAPI: &str = include_str!("openapi.json");
 /// Query options of `POST /api/predict`.
 #[derive(Debug, Default, Deserialize)]
 pub struct PredictQuery {
-    /// Average with mirrored faces.
+    /// Test-time augmentation: `flip` (or `true`: the mirror image), `crops` (ten crops),
+    /// `off` (or `false`, the default).
     #[serde(default)]
-    tta: bool,
+    tta: Tta,
     /// Classify the whole image as one face.
     #[serde(default)]
     whole_image: bool,
@@ -174,7 +175,7 @@ pub async fn live(
         ));
     }
     let (options, model) = state
-        .request_options(false, query.min_face, query.model.as_deref())
+        .request_options(Tta::Off, query.min_face, query.model.as_deref())
         .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
     let (_, bytes) = uploads(request, "image").await?.remove(0);
     let pending = state

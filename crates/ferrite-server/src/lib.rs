@@ -22,7 +22,7 @@ use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::Router;
 
-use ferrite_infer::{PredictOptions, Predictor};
+use ferrite_infer::{PredictOptions, Predictor, Tta};
 
 pub use access::AccessPolicy;
 pub use error::ApiError;
@@ -75,7 +75,7 @@ impl AppState {
     /// `?model=` names; the message names the bad parameter.
     pub(crate) fn request_options(
         &self,
-        tta: bool,
+        tta: Tta,
         min_face: Option<u32>,
         model: Option<&str>,
     ) -> Result<(PredictOptions, ModelChoice), String> {

@@ -20,7 +20,7 @@ use axum::body::Bytes;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::oneshot;
 
-use ferrite_infer::{EmotionModel, ImageReport, LocatedFaces, PredictOptions};
+use ferrite_infer::{EmotionModel, ImageReport, LocatedFaces, PredictOptions, Tta};
 
 use crate::models::{ModelChoice, ModelSet};
 
@@ -77,7 +77,7 @@ struct Job {
 struct Located {
     /// Each image's faces, or why it failed.
     images: Vec<(String, Result<LocatedFaces, String>)>,
-    tta: bool,
+    tta: Tta,
     model: ModelChoice,
     reply: oneshot::Sender<Vec<ImageReport>>,
 }
@@ -206,7 +206,7 @@ fn batch_loop(models: &ModelSet, queue: &Receiver<Located>, config: PoolConfig) 
 }
 
 /// Classifies the faces of `group` together with `model` and sends each request its reports.
-fn answer(model: &EmotionModel, group: Vec<Located>, tta: bool) {
+fn answer(model: &EmotionModel, group: Vec<Located>, tta: Tta) {
     let mut replies = Vec::with_capacity(group.len());
     let mut names = Vec::new();
     let mut located = Vec::new();

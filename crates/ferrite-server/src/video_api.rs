@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
+use ferrite_infer::Tta;
 use ferrite_video::{csv_header, write_csv_error, write_csv_rows, FrameSampler, TrackerConfig};
 
 use crate::api::uploads;
@@ -29,9 +30,9 @@ pub struct VideoQuery {
     smoothing: Option<f32>,
     /// Smallest face to look for, in pixels.
     min_face: Option<u32>,
-    /// Average with mirrored faces.
+    /// Test-time augmentation: `flip` (or `true`), `crops`, `off` (or `false`, the default).
     #[serde(default)]
-    tta: bool,
+    tta: Tta,
     /// A shipped model (`accurate`, `fast`) instead of the server's own.
     model: Option<String>,
 }

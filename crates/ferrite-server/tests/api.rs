@@ -96,6 +96,28 @@ fn post(uri: &str, content_type: &str, body: Vec<u8>) -> Request<Body> {
 }
 
 #[tokio::test]
+async fn tta_takes_a_kind_and_refuses_unknown_ones_by_name() {
+    let png = face_png();
+    let mut answers = Vec::new();
+    for tta in ["off", "flip", "true", "crops"] {
+        let uri = format!("/api/predict?tta={tta}");
+        let (status, bytes) = send(app(None), post(&uri, "image/png", png.clone())).await;
+        assert_eq!(status, StatusCode::OK, "tta={tta}");
+        answers.push(json(&bytes)[0]["faces"][0]["probabilities"].clone());
+    }
+    assert_ne!(answers[0], answers[1], "flip averages in the mirror image");
+    assert_eq!(answers[1], answers[2], "true is flip");
+    assert_eq!(
+        answers[1], answers[3],
+        "on a whole-face model ten crops are the flip"
+    );
+    let (status, bytes) = send(app(None), post("/api/predict?tta=ten", "image/png", png)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("`ten`") && text.contains("crops"), "{text}");
+}
+
+#[tokio::test]
 async fn predict_takes_multipart_and_raw_bodies() {
     let png = face_png();
     let (ct, body) = multipart(&[("image", "a.png", &png), ("image", "bad.jpg", b"nope")]);

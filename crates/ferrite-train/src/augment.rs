@@ -4,7 +4,7 @@
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use ferrite_data::{FACE_PIXELS, FACE_SIZE};
+use ferrite_data::{FaceView, FACE_PIXELS, FACE_SIZE};
 
 /// Augmentation ranges. `Augmenter::report()` gives the report's recipe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,6 +130,26 @@ impl Augmenter {
             erase(out, rng);
         }
     }
+
+    /// The `side`-pixel window of an augmented face that a network trained on crops reads:
+    /// anywhere in the face, each offset uniform (random crops, drawn after [`Augmenter::apply`]
+    /// from the same stream), or the centre one when nothing is augmented. A network reading
+    /// whole faces draws nothing, so its runs repeat those of builds before crops.
+    pub fn window(&self, side: usize, rng: &mut impl Rng) -> FaceView {
+        let none = Augmenter {
+            erase_prob: self.erase_prob,
+            ..Augmenter::none()
+        };
+        if side >= FACE_SIZE || *self == none {
+            return FaceView::centre(side);
+        }
+        let margin = FACE_SIZE - side;
+        FaceView {
+            left: rng.gen_range(0..=margin),
+            top: rng.gen_range(0..=margin),
+            mirror: false,
+        }
+    }
 }
 
 /// Bilinear sample with coordinates clamped to the edge (Keras' `fill_mode='nearest'`).
@@ -251,6 +271,33 @@ mod tests {
         assert!(light > 0.0 && light < 0.75 * report, "{light} vs {report}");
         assert_eq!(Augmenter::preset("none"), Some(Augmenter::none()));
         assert_eq!(Augmenter::preset("heavy"), None);
+    }
+
+    #[test]
+    fn crops_fall_anywhere_in_the_face_and_not_at_all_without_augmentation() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let windows: Vec<FaceView> = (0..400)
+            .map(|_| Augmenter::report().window(40, &mut rng))
+            .collect();
+        for axis in [|w: &FaceView| w.left, |w: &FaceView| w.top] {
+            let seen: std::collections::BTreeSet<usize> = windows.iter().map(axis).collect();
+            assert_eq!(
+                seen,
+                (0..=8).collect(),
+                "every offset of a 40-pixel crop is drawn"
+            );
+        }
+        assert!(
+            windows.iter().all(|w| !w.mirror),
+            "the augmenter mirrors, not the crop"
+        );
+        assert_eq!(Augmenter::none().window(40, &mut rng), FaceView::centre(40));
+        let before = rng.clone();
+        assert_eq!(
+            Augmenter::report().window(48, &mut rng),
+            FaceView::centre(48)
+        );
+        assert_eq!(rng, before, "a whole-face network draws nothing");
     }
 
     #[test]

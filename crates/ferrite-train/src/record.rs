@@ -55,6 +55,7 @@ pub(crate) fn recipe(config: &TrainConfig) -> Recipe {
         update: config.update,
         mixup: config.mixup,
         stage: config.recipe_stage.clone(),
+        crop: (config.arch.input_size < ferrite_data::FACE_SIZE).then_some(config.arch.input_size),
     }
 }
 

@@ -230,22 +230,29 @@ impl TrainingRun {
                 .iter()
                 .map(|&i| self.data.train.samples[i].label.index())
                 .collect();
-            let mut input =
-                augmented_batch(&self.data.train, batch, &config.augment, config.seed, epoch);
+            let mut augmented = augmented_batch(
+                &self.data.train,
+                batch,
+                &config.augment,
+                config.arch.input_size,
+                config.seed,
+                epoch,
+            );
             let mixup = (config.mixup > 0.0).then(|| {
                 let mixup = Mixup::draw(
                     config.mixup,
                     batch.len(),
                     config.seed ^ MIXUP_SALT ^ global as u64,
                 );
-                mixup.blend(&mut input);
+                mixup.blend(augmented.faces_mut());
                 mixup
             });
             let partner_labels = mixup.as_ref().map(|m| m.partner_labels(&labels));
             let teacher_logits = self
                 .teacher
                 .as_ref()
-                .map(|teacher| teacher.logits(&input, batch));
+                .map(|teacher| teacher.logits(augmented.faces(), batch));
+            let input = augmented.into_network_input();
             let loss =
                 LossSpec {
                     class_weights: &self.class_weights,
@@ -312,8 +319,9 @@ impl TrainingRun {
     /// best so far, and writes the checkpoint and history.
     fn finish_epoch(&mut self, totals: EpochTotals, seconds: f64) -> Result<(), TrainError> {
         let epoch = self.state.next_epoch;
-        let (val_loss, val_report) = validate(self.learner.as_ref(), &self.data.val);
-        let unaveraged = validate_unaveraged(self.learner.as_ref(), &self.data.val);
+        let side = self.state.config.arch.input_size;
+        let (val_loss, val_report) = validate(self.learner.as_ref(), &self.data.val, side);
+        let unaveraged = validate_unaveraged(self.learner.as_ref(), &self.data.val, side);
         let point = HistoryPoint {
             epoch,
             loss: totals.loss_sum / totals.seen.max(1) as f64,

@@ -4,10 +4,11 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use ferrite_data::{face_to_input, Dataset, FACE_PIXELS, FACE_SIZE, NUM_CLASSES};
+use ferrite_data::{Dataset, FaceView, Tta, FACE_SIZE, NUM_CLASSES};
 use ferrite_engine::Network;
 use ferrite_model::{Distillation, TeacherTargets};
 
+use crate::batches::cut_windows;
 use crate::progress::tenth_crossed;
 use crate::TrainError;
 
@@ -44,11 +45,19 @@ impl Teacher {
         })
     }
 
-    /// The teacher's logits for a step: `input` holds the augmented faces of the training
-    /// samples `batch`.
-    pub(crate) fn logits(&self, input: &[f32], batch: &[usize]) -> Vec<f32> {
+    /// The teacher's logits for a step: `faces` holds the augmented faces (48x48) of the
+    /// training samples `batch`; a teacher trained on crops reads their centre windows.
+    pub(crate) fn logits(&self, faces: &[f32], batch: &[usize]) -> Vec<f32> {
         match self {
-            Teacher::Online(net) => net.forward_infer(input, batch.len()),
+            Teacher::Online(net) => {
+                let side = net.arch.input_size;
+                if side == FACE_SIZE {
+                    net.forward_infer(faces, batch.len())
+                } else {
+                    let windows = vec![FaceView::centre(side); batch.len()];
+                    net.forward_infer(&cut_windows(faces, &windows, side), batch.len())
+                }
+            }
             Teacher::Clean(all) => batch
                 .iter()
                 .flat_map(|&i| &all[i * NUM_CLASSES..(i + 1) * NUM_CLASSES])
@@ -70,19 +79,17 @@ fn clean_logits(net: &Network, set: &Dataset) -> Vec<f32> {
     );
     let started = std::time::Instant::now();
     let mut out = Vec::with_capacity(set.samples.len() * NUM_CLASSES);
+    let side = net.arch.input_size;
+    let views = Tta::Flip.views(side);
     for chunk in set.samples.chunks(CLEAN_CHUNK) {
         let n = chunk.len();
-        let mut input = vec![0.0f32; 2 * n * FACE_PIXELS];
-        let (plain, mirrored) = input.split_at_mut(n * FACE_PIXELS);
-        for ((sample, face), mirror) in chunk
-            .iter()
-            .zip(plain.chunks_exact_mut(FACE_PIXELS))
-            .zip(mirrored.chunks_exact_mut(FACE_PIXELS))
-        {
-            face_to_input(&sample.pixels, face);
-            mirror_into(face, mirror);
+        let mut input = vec![0.0f32; views.len() * n * side * side];
+        for (view, part) in views.iter().zip(input.chunks_exact_mut(n * side * side)) {
+            for (sample, face) in chunk.iter().zip(part.chunks_exact_mut(side * side)) {
+                view.write_input(&sample.pixels, side, face);
+            }
         }
-        let logits = net.forward_infer(&input, 2 * n);
+        let logits = net.forward_infer(&input, views.len() * n);
         let (a, b) = logits.split_at(n * NUM_CLASSES);
         out.extend(a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)));
         bar.inc(n as u64);
@@ -100,34 +107,4 @@ fn clean_logits(net: &Network, set: &Dataset) -> Vec<f32> {
         started.elapsed().as_secs_f64()
     );
     out
-}
-
-/// `face` mirrored left to right into `out` (both 48x48, row-major).
-fn mirror_into(face: &[f32], out: &mut [f32]) {
-    for (row, out_row) in face
-        .chunks_exact(FACE_SIZE)
-        .zip(out.chunks_exact_mut(FACE_SIZE))
-    {
-        for (o, v) in out_row.iter_mut().zip(row.iter().rev()) {
-            *o = *v;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mirroring_reverses_each_row() {
-        let face: Vec<f32> = (0..FACE_PIXELS).map(|i| i as f32).collect();
-        let mut out = vec![0.0; FACE_PIXELS];
-        mirror_into(&face, &mut out);
-        assert_eq!(out[0], (FACE_SIZE - 1) as f32);
-        assert_eq!(out[FACE_SIZE - 1], 0.0);
-        assert_eq!(out[FACE_SIZE], (2 * FACE_SIZE - 1) as f32);
-        let mut back = vec![0.0; FACE_PIXELS];
-        mirror_into(&out, &mut back);
-        assert_eq!(back, face);
-    }
 }

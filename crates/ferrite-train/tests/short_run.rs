@@ -490,6 +490,74 @@ fn starts_from_a_trained_model_on(engine: Engine) {
 /// A student trained on the teacher's soft targets alone (no weight on the labels) learns the
 /// classes: the teacher's knowledge is what moves it. The card records the teacher.
 #[test]
+fn a_network_on_random_crops_learns_and_its_card_says_so() {
+    #[cfg(feature = "burn")]
+    learns_on_crops(Engine::Burn);
+    learns_on_crops(Engine::Ferrite);
+}
+
+fn learns_on_crops(engine: Engine) {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let data = tempfile::tempdir().unwrap();
+    synthetic_dataset(data.path(), 24);
+    let out = tempfile::tempdir().unwrap();
+    let mut config = learning_config(engine);
+    config.arch = config.arch.with_input_size(40);
+    let (best, _) = run_to_end(data.path(), out.path(), &config, false)
+        .unwrap()
+        .best
+        .unwrap();
+    assert!(
+        best > 0.8,
+        "validation accuracy {best} on 40-pixel crops ({engine})"
+    );
+    let bundle = ModelBundle::read(out.path()).unwrap();
+    assert_eq!(bundle.card.arch.input_size, 40);
+    let leg = &bundle.card.training.legs[0];
+    assert_eq!(leg.recipe.crop, Some(40));
+    let line = leg.recipe.command_line(leg.engine, leg.device);
+    assert!(line.contains("--crop 40"), "{line}");
+    // The saved network reads a face's windows: ten crops of a striped face find its class.
+    let net =
+        ferrite_engine::Network::from_safetensors(&bundle.card.arch, &bundle.weights).unwrap();
+    let stripes: Vec<u8> = (0..48 * 48)
+        .map(|i| if (i / 48 / 4) % 2 == 0 { 210 } else { 50 })
+        .collect();
+    let p = net.predict(&[stripes.as_slice()], ferrite_data::Tta::Crops)[0];
+    let top = (0..7).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
+    assert_eq!(ferrite_data::Emotion::ALL[top].name(), "happy", "{p:?}");
+}
+
+#[test]
+fn a_whole_face_student_learns_from_a_teacher_trained_on_crops() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let data = tempfile::tempdir().unwrap();
+    synthetic_dataset(data.path(), 24);
+    let teacher = tempfile::tempdir().unwrap();
+    let mut config = learning_config(Engine::Ferrite);
+    config.arch = config.arch.with_input_size(40);
+    run_to_end(data.path(), teacher.path(), &config, false).unwrap();
+    for targets in [TeacherTargets::Online, TeacherTargets::Clean] {
+        let student = tempfile::tempdir().unwrap();
+        let student_config = TrainConfig {
+            distill: Some(ferrite_model::Distillation {
+                teacher: ModelSource::Dir(teacher.path().to_path_buf()),
+                temperature: 1.0,
+                weight: 1.0,
+                targets,
+            }),
+            epochs: 12,
+            ..learning_config(Engine::Ferrite)
+        };
+        let (acc, _) = run_to_end(data.path(), student.path(), &student_config, false)
+            .unwrap()
+            .best
+            .unwrap();
+        assert!(acc > 0.8, "{targets:?}: student {acc}");
+    }
+}
+
+#[test]
 fn a_student_learns_from_its_teacher_alone() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let data = tempfile::tempdir().unwrap();

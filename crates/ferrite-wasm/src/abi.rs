@@ -11,6 +11,8 @@ use std::cell::RefCell;
 
 use serde::Serialize;
 
+use ferrite_infer::Tta;
+
 use crate::{Photo, PrivateMode};
 
 thread_local! {
@@ -58,12 +60,22 @@ pub extern "C" fn ferrite_load(card_len: usize) -> u32 {
     }))
 }
 
+/// The test-time augmentation a page's `tta` argument names: 0 none, 1 the mirror image,
+/// 2 ten crops (other values: the mirror image, as any non-zero value meant before crops).
+fn tta_of(code: u32) -> Tta {
+    match code {
+        0 => Tta::Off,
+        2 => Tta::Crops,
+        _ => Tta::Flip,
+    }
+}
+
 /// Predicts one photo: the input holds the file name's `name_len` bytes, then the photo's.
 /// The answer is the photo's report (with its `error` if it could not be read).
 #[no_mangle]
 pub extern "C" fn ferrite_predict(name_len: usize, tta: u32) -> u32 {
     let photo = with_named_input(name_len, |mode, name, bytes| {
-        Ok(mode.predict(name, bytes, tta != 0))
+        Ok(mode.predict(name, bytes, tta_of(tta)))
     });
     match photo {
         Ok(Photo::Report(report)) => answer(Ok(report)),
@@ -85,7 +97,7 @@ pub extern "C" fn ferrite_predict_pixels(
     tta: u32,
 ) -> u32 {
     let report = with_named_input(name_len, |mode, name, rgba| {
-        mode.predict_pixels(name, rgba, width, height, tta != 0)
+        mode.predict_pixels(name, rgba, width, height, tta_of(tta))
     });
     answer(report)
 }

@@ -13,6 +13,7 @@ mod abi;
 
 use ferrite_infer::{
     DecodeError, EmotionModel, ImageReport, ModelSource, PredictOptions, Predictor, ShippedModel,
+    Tta,
 };
 use ferrite_model::{ModelBundle, ModelCard};
 use ferrite_video::{LiveReport, LiveSession};
@@ -52,7 +53,7 @@ impl PrivateMode {
     /// are left out of the module (about 200 KB): for them the answer is
     /// [`Photo::NeedsPixels`], and the page decodes the photo itself for
     /// [`PrivateMode::predict_pixels`].
-    pub fn predict(&self, file: &str, bytes: &[u8], tta: bool) -> Photo {
+    pub fn predict(&self, file: &str, bytes: &[u8], tta: Tta) -> Photo {
         match self.predictor.predict_bytes_with(bytes, &self.options(tta)) {
             Ok(prediction) => Photo::Report(ImageReport::ok(file, &prediction)),
             Err(DecodeError::FormatNotInBuild(format)) => Photo::NeedsPixels(format),
@@ -67,7 +68,7 @@ impl PrivateMode {
         rgba: &[u8],
         width: u32,
         height: u32,
-        tta: bool,
+        tta: Tta,
     ) -> Result<ImageReport, String> {
         let limit = self.predictor.options().max_pixels;
         if width as u64 * height as u64 > limit {
@@ -82,7 +83,7 @@ impl PrivateMode {
         Ok(ImageReport::ok(file, &prediction[0]))
     }
 
-    fn options(&self, tta: bool) -> PredictOptions {
+    fn options(&self, tta: Tta) -> PredictOptions {
         PredictOptions {
             tta,
             ..*self.predictor.options()

@@ -2,7 +2,7 @@
 //! live session's tracks, and bad input refused with a message. (The module itself runs in
 //! Chromium in `ferrite-cli/tests/dashboard.rs`.)
 
-use ferrite_infer::{EmotionModel, PredictOptions, Predictor, ShippedModel};
+use ferrite_infer::{EmotionModel, PredictOptions, Predictor, ShippedModel, Tta};
 use ferrite_wasm::{Photo, PrivateMode};
 use image::{GrayImage, Luma, RgbaImage};
 
@@ -27,7 +27,7 @@ fn crop_png() -> Vec<u8> {
 fn a_photo_gets_the_servers_report() {
     let mode = fast();
     let bytes = crop_png();
-    let Photo::Report(report) = mode.predict("crop.png", &bytes, false) else {
+    let Photo::Report(report) = mode.predict("crop.png", &bytes, Tta::Off) else {
         panic!("PNG is decoded by the module");
     };
     let server = Predictor::new(EmotionModel::fast(), PredictOptions::default()).unwrap();
@@ -44,12 +44,12 @@ fn a_photo_gets_the_servers_report() {
 fn decoded_pixels_give_the_same_report_as_the_file() {
     let mode = fast();
     let bytes = crop_png();
-    let Photo::Report(from_file) = mode.predict("crop.png", &bytes, true) else {
+    let Photo::Report(from_file) = mode.predict("crop.png", &bytes, Tta::Flip) else {
         panic!("PNG is decoded by the module");
     };
     let rgba = image::load_from_memory(&bytes).unwrap().to_rgba8();
     let from_pixels = mode
-        .predict_pixels("crop.png", rgba.as_raw(), 48, 48, true)
+        .predict_pixels("crop.png", rgba.as_raw(), 48, 48, Tta::Flip)
         .unwrap();
     assert_eq!(
         serde_json::to_value(&from_file).unwrap(),
@@ -60,7 +60,7 @@ fn decoded_pixels_give_the_same_report_as_the_file() {
 #[test]
 fn bad_input_is_an_error_that_says_what() {
     let mode = fast();
-    match mode.predict("notes.jpg", b"not an image", false) {
+    match mode.predict("notes.jpg", b"not an image", Tta::Off) {
         Photo::Report(report) => {
             assert!(report.error.is_some(), "{report:?}");
             assert_eq!(report.file, "notes.jpg");
@@ -68,11 +68,11 @@ fn bad_input_is_an_error_that_says_what() {
         Photo::NeedsPixels(format) => panic!("text is not {format}"),
     }
     let err = mode
-        .predict_pixels("x.png", &[0; 10], 2, 2, false)
+        .predict_pixels("x.png", &[0; 10], 2, 2, Tta::Off)
         .unwrap_err();
     assert!(err.contains("10 bytes for 2x2 RGBA (16 expected)"), "{err}");
-    assert!(mode.predict_pixels("x.png", &[], 0, 0, false).is_err());
-    let huge = mode.predict_pixels("huge.png", &[0; 4], 100_000, 100_000, false);
+    assert!(mode.predict_pixels("x.png", &[], 0, 0, Tta::Off).is_err());
+    let huge = mode.predict_pixels("huge.png", &[0; 4], 100_000, 100_000, Tta::Off);
     assert!(huge.unwrap_err().contains("over the limit"));
     assert!(
         PrivateMode::load(b"{}", b"").is_err(),

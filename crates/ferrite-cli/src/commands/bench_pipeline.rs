@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use image::{imageops::FilterType, DynamicImage, GrayImage, Luma};
 
-use ferrite_data::{decode_file, DEFAULT_MAX_PIXELS, FACE_PIXELS};
+use ferrite_data::{decode_file, Tta, DEFAULT_MAX_PIXELS, FACE_PIXELS};
 use ferrite_infer::{detect_faces, EmotionModel, ModelSource, PredictOptions, Predictor};
 
 /// Calls `f` repeatedly for `budget` (after one warm-up call); returns calls per second.
@@ -85,7 +85,7 @@ fn measure(
     let faces: Vec<&[u8]> = vec![face.as_slice(); batch];
     let batched = batch as f64
         * rate(budget, || {
-            let _ = predictor.model().classify(&faces, false);
+            let _ = predictor.model().classify(&faces, Tta::Off);
         });
     let mut found = 0;
     let photos = rate(budget, || {

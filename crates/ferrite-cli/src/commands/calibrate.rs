@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use ferrite_data::{load_dataset, Emotion, ValidationSplit};
+use ferrite_data::{load_dataset, Emotion, Tta, ValidationSplit};
 use ferrite_engine::Network;
 use ferrite_eval::{fit_temperature, tempered, Calibration};
 use ferrite_model::{ModelBundle, TemperatureScaling};
@@ -47,7 +47,7 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let faces: Vec<&[u8]> = set.samples.iter().map(|s| s.pixels.as_slice()).collect();
     let net = Network::from_safetensors(&bundle.card.arch, &bundle.weights)
         .with_context(|| format!("model weights of {source}"))?;
-    let raw = net.predict(&faces, false);
+    let raw = net.predict(&faces, Tta::Off);
     let labels: Vec<Emotion> = set.samples.iter().map(|s| s.label).collect();
     let temperature = fit_temperature(&raw, &labels);
     let scaling = TemperatureScaling {

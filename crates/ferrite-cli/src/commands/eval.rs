@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Context};
 use clap::{Args, ValueEnum};
 
-use ferrite_data::{load_dataset, Emotion, Split, NUM_CLASSES};
+use ferrite_data::{load_dataset, Emotion, Split, Tta, NUM_CLASSES};
 use ferrite_engine::Network;
 use ferrite_eval::{
     classification_report_text, plot_confusion, plot_reliability, Calibration, ConfusionMatrix,
@@ -13,6 +13,7 @@ use ferrite_eval::{
 use ferrite_model::{Engine, ModelBundle};
 
 use super::model_arg::ModelArg;
+use super::tta_arg::TtaArg;
 
 /// Output format of `ferrite eval`.
 #[derive(Clone, Copy, ValueEnum)]
@@ -40,9 +41,8 @@ pub struct EvalArgs {
     /// Engine: ferrite (the gemm engine, faster) or burn (the reference).
     #[arg(long, default_value = "ferrite")]
     engine: Engine,
-    /// Average predictions with the horizontally flipped face.
-    #[arg(long)]
-    tta: bool,
+    #[command(flatten)]
+    tta: TtaArg,
     /// Save the confusion matrix as PNG here (text format default: confusion-SPLIT.png).
     #[arg(long)]
     plot: Option<PathBuf>,
@@ -73,11 +73,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         set.summary(&format!("{} ({})", args.data.display(), args.split))
     );
     let faces: Vec<&[u8]> = set.samples.iter().map(|s| s.pixels.as_slice()).collect();
+    let tta = args.tta.get();
     let mut probabilities = match args.engine {
         Engine::Ferrite => Network::from_safetensors(&bundle.card.arch, &bundle.weights)
             .with_context(|| format!("model weights of {source}"))?
-            .predict(&faces, args.tta),
-        Engine::Burn => burn_classify(&bundle, &faces, args.tta)
+            .predict(&faces, tta),
+        Engine::Burn => burn_classify(&bundle, &faces, tta)
             .with_context(|| format!("burn, with the model {source}"))?,
     };
     let card = bundle.card;
@@ -104,7 +105,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
                 card.arch.name,
                 args.data.display(),
                 args.split,
-                if args.tta { " with flip TTA" } else { "" }
+                match tta {
+                    Tta::Off => "",
+                    Tta::Flip => " with flip TTA",
+                    Tta::Crops => " with ten-crop TTA",
+                }
             );
             println!("{}", classification_report_text(&report));
             let temperature = match scaling {
@@ -142,10 +147,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     }
     if args.save_to_card {
         let mut card = card;
-        let key = if args.tta {
-            format!("{}+tta", args.split)
-        } else {
-            args.split.to_string()
+        let key = match tta {
+            Tta::Off => args.split.to_string(),
+            Tta::Flip => format!("{}+tta", args.split),
+            Tta::Crops => format!("{}+crops", args.split),
         };
         card.evaluation.insert(key, serde_json::to_value(&report)?);
         let dir = source.dir().expect("checked before evaluating");
@@ -159,12 +164,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
 fn burn_classify(
     bundle: &ModelBundle,
     faces: &[&[u8]],
-    tta: bool,
+    tta: Tta,
 ) -> anyhow::Result<Vec<[f32; NUM_CLASSES]>> {
     let device = ferrite_burn::cpu_device();
     let net = ferrite_burn::load_net(&bundle.card.arch, &bundle.weights, &device)
         .map_err(anyhow::Error::msg)?;
-    Ok(ferrite_burn::Classifier::new(net, device).predict(faces, tta))
+    let side = bundle.card.arch.input_size;
+    Ok(ferrite_burn::Classifier::new(net, side, device).predict(faces, tta))
 }
 
 /// A lean build has no burn: refused, saying how to get it.
@@ -172,7 +178,7 @@ fn burn_classify(
 fn burn_classify(
     _bundle: &ModelBundle,
     _faces: &[&[u8]],
-    _tta: bool,
+    _tta: Tta,
 ) -> anyhow::Result<Vec<[f32; NUM_CLASSES]>> {
     anyhow::bail!(ferrite_train::NO_BURN)
 }

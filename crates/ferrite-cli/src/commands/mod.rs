@@ -17,4 +17,5 @@ pub mod predict;
 pub mod recipe;
 pub mod serve;
 pub mod train;
+pub mod tta_arg;
 pub mod video;

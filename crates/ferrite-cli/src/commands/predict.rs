@@ -19,6 +19,7 @@ use ferrite_infer::{
 
 use super::inputs::{expand, Input};
 use super::model_arg::ModelArg;
+use super::tta_arg::TtaArg;
 
 /// Images decoded and classified together (bounded so large photos do not fill memory).
 const CHUNK: usize = 16;
@@ -48,9 +49,8 @@ pub struct PredictArgs {
     /// Write copies of the images with boxes, labels and confidences into this folder.
     #[arg(long)]
     annotate: Option<PathBuf>,
-    /// Average each face with its mirror image (slower, slightly more accurate).
-    #[arg(long)]
-    tta: bool,
+    #[command(flatten)]
+    tta: TtaArg,
     /// Classify each whole image as one face, without face detection.
     #[arg(long)]
     whole_image: bool,
@@ -73,7 +73,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
             score_threshold: args.threshold,
             ..DetectorConfig::default()
         },
-        tta: args.tta,
+        tta: args.tta.get(),
         whole_image: args.whole_image,
         max_pixels: (args.max_megapixels * 1e6) as u64,
         ..PredictOptions::default()

@@ -55,6 +55,11 @@ pub struct TrainOptions {
     /// Architecture preset.
     #[arg(long, default_value = "reference", value_parser = parse_arch)]
     arch: ArchSpec,
+    /// Train on random SIDE x SIDE crops of each augmented 48x48 face (e.g. 40, as the best
+    /// published FER2013 CNNs do); the network then classifies a face's centre crop, or ten
+    /// crops with `--tta crops`. Default: the whole face.
+    #[arg(long, value_name = "SIDE")]
+    crop: Option<usize>,
     /// Engine: ferrite (the gemm CPU engine, ~2x faster here) or burn (the reference).
     #[arg(long, default_value = "ferrite")]
     engine: Engine,
@@ -168,7 +173,10 @@ impl TrainOptions {
     pub fn to_config(&self, device: TrainDevice) -> TrainConfig {
         let args = self.clone();
         TrainConfig {
-            arch: args.arch,
+            arch: match args.crop {
+                Some(side) => args.arch.with_input_size(side),
+                None => args.arch,
+            },
             engine: args.engine,
             device,
             epochs: args.epochs,

@@ -18,6 +18,7 @@ use ferrite_video::{
 };
 
 use super::model_arg::ModelArg;
+use super::tta_arg::TtaArg;
 
 /// Output format of `ferrite video`.
 #[derive(Clone, Copy, PartialEq, ValueEnum)]
@@ -52,9 +53,8 @@ pub struct VideoArgs {
     /// Weight of the newest frame in each track's moving average of probabilities (1: none).
     #[arg(long, default_value_t = TrackerConfig::default().smoothing)]
     smoothing: f32,
-    /// Average each face with its mirror image.
-    #[arg(long)]
-    tta: bool,
+    #[command(flatten)]
+    tta: TtaArg,
     /// Smallest face to look for, in pixels.
     #[arg(long, default_value_t = DetectorConfig::default().min_face)]
     min_face: u32,
@@ -124,7 +124,7 @@ pub fn run(args: VideoArgs) -> anyhow::Result<ExitCode> {
             min_face: args.min_face,
             ..DetectorConfig::default()
         },
-        tta: args.tta,
+        tta: args.tta.get(),
         ..PredictOptions::default()
     };
     if let Some(dir) = &args.out {

@@ -54,22 +54,28 @@ pub fn forward_infer(x: &[f32], n: usize, side: usize, c: usize, y: &mut [f32]) 
         });
 }
 
-/// Backward: routes each output gradient to the input that won; `dx` is overwritten.
+/// Backward: routes each output gradient to the input that won; `dx` is overwritten (an odd
+/// side's last row and column, which no window reads, get zero).
 pub fn backward(dy: &[f32], arg: &[u8], n: usize, side: usize, c: usize, dx: &mut [f32]) {
     let half = side / 2;
     dx[..n * side * side * c]
-        .par_chunks_mut(2 * side * c)
+        .par_chunks_mut(side * c)
         .enumerate()
-        .for_each(|(row, pair)| {
-            pair.fill(0.0);
-            let img = row / half;
-            let oy = row % half;
+        .for_each(|(row, out)| {
+            out.fill(0.0);
+            let (img, y) = (row / side, row % side);
+            let oy = y / 2;
+            if oy >= half {
+                return;
+            }
             for ox in 0..half {
                 for j in 0..c {
                     let o = ((img * half + oy) * half + ox) * c + j;
                     let w = arg[o] as usize;
                     let (dyy, dxx) = (w / 2, w % 2);
-                    pair[(dyy * side + 2 * ox + dxx) * c + j] = dy[o];
+                    if dyy == y % 2 {
+                        out[(2 * ox + dxx) * c + j] = dy[o];
+                    }
                 }
             }
         });
@@ -100,5 +106,25 @@ mod tests {
         assert_eq!(dx.iter().sum::<f32>(), dy.iter().sum::<f32>());
         assert_eq!(dx[5 * 2], 1.0, "pixel 5 won the first window of channel 0");
         assert_eq!(dx[1], 2.0, "pixel 0 won the first window of channel 1");
+    }
+
+    #[test]
+    fn an_odd_side_drops_its_last_row_and_column() {
+        // One 5x5 image, 1 channel, values rising along the rows: each window's winner is its
+        // bottom-right pixel, and row 4 and column 4 are never read.
+        let x: Vec<f32> = (0..25).map(|p| p as f32).collect();
+        let (mut y, mut arg) = (vec![0.0; 4], vec![0u8; 4]);
+        forward(&x, 1, 5, 1, &mut y, &mut arg);
+        assert_eq!(y, [6.0, 8.0, 16.0, 18.0]);
+        let mut fast = vec![0.0; 4];
+        forward_infer(&x, 1, 5, 1, &mut fast);
+        assert_eq!(fast, y);
+        let mut dx = vec![9.0; 25];
+        backward(&[1.0, 2.0, 3.0, 4.0], &arg, 1, 5, 1, &mut dx);
+        let mut want = vec![0.0; 25];
+        for (at, g) in [(6, 1.0), (8, 2.0), (16, 3.0), (18, 4.0)] {
+            want[at] = g;
+        }
+        assert_eq!(dx, want);
     }
 }

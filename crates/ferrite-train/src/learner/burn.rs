@@ -11,7 +11,6 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use ferrite_burn::{load_net, net_to_safetensors, FerNet};
-use ferrite_data::FACE_SIZE;
 use ferrite_model::{ArchSpec, Optimizer, UpdateRule};
 
 use super::burn_loss::weighted_cross_entropy;
@@ -93,8 +92,9 @@ fn vulkan_device() -> Result<Device, String> {
     )
 }
 
-fn input_tensor(input: Vec<f32>, n: usize, device: &Device) -> Tensor<4> {
-    Tensor::from_data(TensorData::new(input, [n, 1, FACE_SIZE, FACE_SIZE]), device)
+/// `n` inputs of `side` pixels square as a `[n, 1, side, side]` tensor.
+fn input_tensor(input: Vec<f32>, n: usize, side: usize, device: &Device) -> Tensor<4> {
+    Tensor::from_data(TensorData::new(input, [n, 1, side, side]), device)
 }
 
 impl Learner for BurnLearner {
@@ -110,7 +110,7 @@ impl Learner for BurnLearner {
             loss.soft.is_none(),
             "the config refuses distillation on burn"
         );
-        let x = input_tensor(input, labels.len(), &self.device);
+        let x = input_tensor(input, labels.len(), self.arch.input_size, &self.device);
         let logits = self.net.forward(x);
         let cross_entropy = |labels: &[usize]| {
             weighted_cross_entropy(
@@ -136,7 +136,12 @@ impl Learner for BurnLearner {
     fn logits(&self, input: Vec<f32>, n: usize) -> Vec<f32> {
         self.net
             .valid()
-            .forward(input_tensor(input, n, &self.infer_device))
+            .forward(input_tensor(
+                input,
+                n,
+                self.arch.input_size,
+                &self.infer_device,
+            ))
             .into_data()
             .try_to_vec()
             .expect("f32 logits")
