@@ -76,7 +76,7 @@ fn measure(
     .map_err(|e| anyhow::anyhow!(e))?;
     let face: Vec<u8> = (0..FACE_PIXELS).map(|i| (i * 7 % 251) as u8).collect();
     let single = rate(budget, || {
-        let _ = predictor.model().classify(&[&face], false);
+        let _ = predictor.model().classify(&[&face], Tta::Off);
     });
     let crop = DynamicImage::ImageLuma8(GrayImage::from_raw(48, 48, face.clone()).unwrap());
     let single_image = rate(budget, || {
