@@ -22,8 +22,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train a model on FER2013 (or any folder of class subfolders).
-    Train(commands::train::TrainArgs),
+    /// Train a model on FER2013 (or any folder of class subfolders). Boxed: its options are
+    /// several times the size of any other command's.
+    Train(Box<commands::train::TrainArgs>),
     /// Evaluate a model: accuracy, classification report, confusion matrix.
     Eval(commands::eval::EvalArgs),
     /// Measure training and inference throughput.
@@ -52,7 +53,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train(args) => commands::train::run(args),
+        Command::Train(args) => commands::train::run(*args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Predict(args) => commands::predict::run(args),
