@@ -1,71 +1,99 @@
-//! The tile transforms that run once per tile, written out for 8 channels at a time: the
+//! The tile transforms that run once per tile, written out for 16 channels at a time on
+//! AVX-512 and 8 elsewhere (a set of channels fills one register either way): the
 //! input tile to the transformed domain (`B^T d B`), the products back to a 2x2 output block
 //! (`A^T m A`), and the output gradient block to the transformed domain (`A dy A^T`). The
 //! generic [`super::sandwich`] computes the same from the matrices, and tests hold the two
 //! together; written out, a tile needs no temporary buffers and every step is a vector
 //! operation.
 
-/// Channels handled together: one AVX register of `f32`.
+/// Channels handled together at the least: one AVX register of `f32`. Channel counts on the
+/// Winograd path are whole multiples of it.
 pub(super) const LANES: usize = 8;
 
-/// Runs `f` with the best instruction set this CPU has (AVX2 and FMA on x86-64 where
-/// available), detected at run time: the build itself targets baseline x86-64, where these
-/// transforms compiled to 128-bit SSE with their arrays spilled to the stack. Everything `f`
-/// does must be inlined into it to benefit, hence the `#[inline(always)]` throughout.
+/// Channels handled together where the processor has AVX-512: one of its registers.
+const WIDE_LANES: usize = 16;
+
+/// Runs `f` with the best instruction set this CPU has (AVX-512 or AVX2 and FMA on x86-64
+/// where available), detected at run time: the build itself targets baseline x86-64, where
+/// these transforms compiled to 128-bit SSE with their arrays spilled to the stack. Everything
+/// `f` does must be inlined into it to benefit, hence the `#[inline(always)]` throughout.
 #[inline(always)]
 pub(super) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     pulp::Arch::new().dispatch(f)
 }
 
-/// Eight channels of one pixel.
-type Lanes = [f32; LANES];
+/// Where the sets of [`WIDE_LANES`] channels end and those of [`LANES`] take over, for
+/// `channels` channels: at 0 (all narrow) unless [`vectorized`] runs on AVX-512, where
+/// 16-float arrays are one register each and on AVX2 they are two, with twice the spills.
+#[inline(always)]
+fn wide_end(channels: usize) -> usize {
+    if has_avx512() {
+        channels / WIDE_LANES * WIDE_LANES
+    } else {
+        0
+    }
+}
+
+/// Whether [`vectorized`] dispatches to AVX-512 here (detected once).
+fn has_avx512() -> bool {
+    static DETECTED: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+        #[cfg(target_arch = "x86_64")]
+        return matches!(pulp::Arch::new(), pulp::Arch::V4(_));
+        #[cfg(not(target_arch = "x86_64"))]
+        return false;
+    });
+    *DETECTED
+}
+
+/// `L` channels of one pixel.
+type Lanes<const L: usize> = [f32; L];
 
 #[inline(always)]
-fn load(src: &[f32], at: usize) -> Lanes {
-    src[at..at + LANES].try_into().expect("a full set of lanes")
+fn load<const L: usize>(src: &[f32], at: usize) -> Lanes<L> {
+    src[at..at + L].try_into().expect("a full set of lanes")
 }
 
 #[inline(always)]
-fn store(dst: &mut [f32], at: usize, v: Lanes) {
-    dst[at..at + LANES].copy_from_slice(&v);
+fn store<const L: usize>(dst: &mut [f32], at: usize, v: Lanes<L>) {
+    dst[at..at + L].copy_from_slice(&v);
 }
 
 #[inline(always)]
-fn add(a: Lanes, b: Lanes) -> Lanes {
+fn add<const L: usize>(a: Lanes<L>, b: Lanes<L>) -> Lanes<L> {
     std::array::from_fn(|l| a[l] + b[l])
 }
 
 #[inline(always)]
-fn sub(a: Lanes, b: Lanes) -> Lanes {
+fn sub<const L: usize>(a: Lanes<L>, b: Lanes<L>) -> Lanes<L> {
     std::array::from_fn(|l| a[l] - b[l])
 }
 
 /// `max(a + b, 0)`: a bias, then ReLU.
 #[inline(always)]
-fn add_relu(a: Lanes, b: Lanes) -> Lanes {
+fn add_relu<const L: usize>(a: Lanes<L>, b: Lanes<L>) -> Lanes<L> {
     std::array::from_fn(|l| (a[l] + b[l]).max(0.0))
 }
 
 #[inline(always)]
-fn neg(a: Lanes) -> Lanes {
+fn neg<const L: usize>(a: Lanes<L>) -> Lanes<L> {
     std::array::from_fn(|l| -a[l])
 }
 
 /// `B^T` applied to four values: `(d0 - d2, d1 + d2, d2 - d1, d1 - d3)`.
 #[inline(always)]
-fn input_1d([d0, d1, d2, d3]: [Lanes; 4]) -> [Lanes; 4] {
+fn input_1d<const L: usize>([d0, d1, d2, d3]: [Lanes<L>; 4]) -> [Lanes<L>; 4] {
     [sub(d0, d2), add(d1, d2), sub(d2, d1), sub(d1, d3)]
 }
 
 /// `A^T` applied to four values: `(m0 + m1 + m2, m1 - m2 - m3)`.
 #[inline(always)]
-fn output_1d([m0, m1, m2, m3]: [Lanes; 4]) -> [Lanes; 2] {
+fn output_1d<const L: usize>([m0, m1, m2, m3]: [Lanes<L>; 4]) -> [Lanes<L>; 2] {
     [add(add(m0, m1), m2), sub(sub(m1, m2), m3)]
 }
 
 /// `A` applied to two values: `(g0, g0 + g1, g0 - g1, -g1)`.
 #[inline(always)]
-fn output_grad_1d([g0, g1]: [Lanes; 2]) -> [Lanes; 4] {
+fn output_grad_1d<const L: usize>([g0, g1]: [Lanes<L>; 2]) -> [Lanes<L>; 4] {
     [g0, add(g0, g1), sub(g0, g1), neg(g1)]
 }
 
@@ -73,18 +101,34 @@ fn output_grad_1d([g0, g1]: [Lanes; 2]) -> [Lanes; 4] {
 /// channels, consecutive. Position `k` of the result goes to `out[k * plane..][..cin]`.
 #[inline(always)]
 pub(super) fn input_tile(rows: [&[f32]; 4], cin: usize, out: &mut [f32], plane: usize) {
-    for c in (0..cin).step_by(LANES) {
-        let d: [[Lanes; 4]; 4] =
-            std::array::from_fn(|r| std::array::from_fn(|q| load(rows[r], q * cin + c)));
-        // Down the columns, then along the rows.
-        let columns: [[Lanes; 4]; 4] =
-            std::array::from_fn(|q| input_1d([d[0][q], d[1][q], d[2][q], d[3][q]]));
-        let transformed: [[Lanes; 4]; 4] =
-            std::array::from_fn(|i| input_1d(std::array::from_fn(|q| columns[q][i])));
-        for (i, row) in transformed.into_iter().enumerate() {
-            for (j, v) in row.into_iter().enumerate() {
-                store(out, (i * 4 + j) * plane + c, v);
-            }
+    let wide = wide_end(cin);
+    for c in (0..wide).step_by(WIDE_LANES) {
+        input_lanes::<WIDE_LANES>(rows, cin, c, out, plane);
+    }
+    for c in (wide..cin).step_by(LANES) {
+        input_lanes::<LANES>(rows, cin, c, out, plane);
+    }
+}
+
+/// [`input_tile`] for channels `c..c + L`.
+#[inline(always)]
+fn input_lanes<const L: usize>(
+    rows: [&[f32]; 4],
+    cin: usize,
+    c: usize,
+    out: &mut [f32],
+    plane: usize,
+) {
+    let d: [[Lanes<L>; 4]; 4] =
+        std::array::from_fn(|r| std::array::from_fn(|q| load(rows[r], q * cin + c)));
+    // Down the columns, then along the rows.
+    let columns: [[Lanes<L>; 4]; 4] =
+        std::array::from_fn(|q| input_1d([d[0][q], d[1][q], d[2][q], d[3][q]]));
+    let transformed: [[Lanes<L>; 4]; 4] =
+        std::array::from_fn(|i| input_1d(std::array::from_fn(|q| columns[q][i])));
+    for (i, row) in transformed.into_iter().enumerate() {
+        for (j, v) in row.into_iter().enumerate() {
+            store(out, (i * 4 + j) * plane + c, v);
         }
     }
 }
@@ -102,21 +146,39 @@ pub(super) fn output_tile(
     bias_relu: Option<&[f32]>,
 ) {
     let [top, bottom] = pixels;
-    for c in (0..cout).step_by(LANES) {
-        let m: [[Lanes; 4]; 4] = std::array::from_fn(|i| {
-            std::array::from_fn(|j| load(products, (i * 4 + j) * plane + c))
-        });
-        let columns: [[Lanes; 2]; 4] =
-            std::array::from_fn(|j| output_1d([m[0][j], m[1][j], m[2][j], m[3][j]]));
-        let epilogue = |v: Lanes| match bias_relu {
-            Some(bias) => add_relu(v, load(bias, c)),
-            None => v,
-        };
-        for (i, dst) in [(0, &mut *top), (1, &mut *bottom)] {
-            let row = output_1d([columns[0][i], columns[1][i], columns[2][i], columns[3][i]]);
-            store(dst, c, epilogue(row[0]));
-            store(dst, cout + c, epilogue(row[1]));
-        }
+    let wide = wide_end(cout);
+    for c in (0..wide).step_by(WIDE_LANES) {
+        let pixels = [&mut *top, &mut *bottom];
+        output_lanes::<WIDE_LANES>(products, plane, cout, c, pixels, bias_relu);
+    }
+    for c in (wide..cout).step_by(LANES) {
+        let pixels = [&mut *top, &mut *bottom];
+        output_lanes::<LANES>(products, plane, cout, c, pixels, bias_relu);
+    }
+}
+
+/// [`output_tile`] for channels `c..c + L`.
+#[inline(always)]
+fn output_lanes<const L: usize>(
+    products: &[f32],
+    plane: usize,
+    cout: usize,
+    c: usize,
+    [top, bottom]: [&mut [f32]; 2],
+    bias_relu: Option<&[f32]>,
+) {
+    let m: [[Lanes<L>; 4]; 4] =
+        std::array::from_fn(|i| std::array::from_fn(|j| load(products, (i * 4 + j) * plane + c)));
+    let columns: [[Lanes<L>; 2]; 4] =
+        std::array::from_fn(|j| output_1d([m[0][j], m[1][j], m[2][j], m[3][j]]));
+    let epilogue = |v: Lanes<L>| match bias_relu {
+        Some(bias) => add_relu(v, load(bias, c)),
+        None => v,
+    };
+    for (i, dst) in [(0, top), (1, bottom)] {
+        let row = output_1d([columns[0][i], columns[1][i], columns[2][i], columns[3][i]]);
+        store(dst, c, epilogue(row[0]));
+        store(dst, cout + c, epilogue(row[1]));
     }
 }
 
@@ -124,16 +186,32 @@ pub(super) fn output_tile(
 /// to the transformed domain: position `k` goes to `out[k * plane..][..cout]`.
 #[inline(always)]
 pub(super) fn output_grad_tile(pixels: [&[f32]; 2], cout: usize, out: &mut [f32], plane: usize) {
-    for c in (0..cout).step_by(LANES) {
-        let g: [[Lanes; 2]; 2] =
-            std::array::from_fn(|i| std::array::from_fn(|j| load(pixels[i], j * cout + c)));
-        let columns: [[Lanes; 4]; 2] = std::array::from_fn(|j| output_grad_1d([g[0][j], g[1][j]]));
-        let transformed: [[Lanes; 4]; 4] =
-            std::array::from_fn(|i| output_grad_1d([columns[0][i], columns[1][i]]));
-        for (i, row) in transformed.into_iter().enumerate() {
-            for (j, v) in row.into_iter().enumerate() {
-                store(out, (i * 4 + j) * plane + c, v);
-            }
+    let wide = wide_end(cout);
+    for c in (0..wide).step_by(WIDE_LANES) {
+        output_grad_lanes::<WIDE_LANES>(pixels, cout, c, out, plane);
+    }
+    for c in (wide..cout).step_by(LANES) {
+        output_grad_lanes::<LANES>(pixels, cout, c, out, plane);
+    }
+}
+
+/// [`output_grad_tile`] for channels `c..c + L`.
+#[inline(always)]
+fn output_grad_lanes<const L: usize>(
+    pixels: [&[f32]; 2],
+    cout: usize,
+    c: usize,
+    out: &mut [f32],
+    plane: usize,
+) {
+    let g: [[Lanes<L>; 2]; 2] =
+        std::array::from_fn(|i| std::array::from_fn(|j| load(pixels[i], j * cout + c)));
+    let columns: [[Lanes<L>; 4]; 2] = std::array::from_fn(|j| output_grad_1d([g[0][j], g[1][j]]));
+    let transformed: [[Lanes<L>; 4]; 4] =
+        std::array::from_fn(|i| output_grad_1d([columns[0][i], columns[1][i]]));
+    for (i, row) in transformed.into_iter().enumerate() {
+        for (j, v) in row.into_iter().enumerate() {
+            store(out, (i * 4 + j) * plane + c, v);
         }
     }
 }
@@ -143,8 +221,8 @@ mod tests {
     use super::super::{sandwich, INPUT, OUTPUT, OUTPUT_ADJOINT};
     use super::*;
 
-    /// Channels in the tests: two sets of lanes.
-    const C: usize = 2 * LANES;
+    /// Channels in the tests: three sets of lanes (on AVX-512, one wide set and one narrow).
+    const C: usize = 3 * LANES;
     /// Distance between positions in the planes the tests use (three tiles' worth).
     const PLANE: usize = 3 * C;
 
@@ -190,5 +268,49 @@ mod tests {
         let (mut want, mut tmp) = (vec![0.0; 16 * C], vec![0.0; 8 * C]);
         sandwich(&OUTPUT_ADJOINT, (&block, C), (&mut want, C), &mut tmp, C);
         assert_eq!(tile_one(&planes), want);
+    }
+
+    /// The wide kernels run on every processor (plain Rust; one register a set only on
+    /// AVX-512), so they are checked here whatever this machine has: channels 0..16 wide and
+    /// 16..24 narrow against all three sets narrow.
+    #[test]
+    fn sixteen_lanes_compute_what_eight_do() {
+        let patch = values(16 * C, 7);
+        let rows = std::array::from_fn(|r| &patch[r * 4 * C..][..4 * C]);
+        let (mut mixed, mut narrow) = (vec![0.0; 16 * PLANE], vec![0.0; 16 * PLANE]);
+        input_lanes::<WIDE_LANES>(rows, C, 0, &mut mixed, PLANE);
+        input_lanes::<LANES>(rows, C, WIDE_LANES, &mut mixed, PLANE);
+        for c in (0..C).step_by(LANES) {
+            input_lanes::<LANES>(rows, C, c, &mut narrow, PLANE);
+        }
+        assert_eq!(mixed, narrow, "input transform");
+
+        let planes = values(16 * PLANE, 5);
+        let bias = values(C, 3);
+        let mut mixed = (vec![0.0; 2 * C], vec![0.0; 2 * C]);
+        let mut narrow = mixed.clone();
+        for (c, wide) in [(0, true), (WIDE_LANES, false)] {
+            let pixels = [&mut mixed.0[..], &mut mixed.1[..]];
+            if wide {
+                output_lanes::<WIDE_LANES>(&planes, PLANE, C, c, pixels, Some(&bias));
+            } else {
+                output_lanes::<LANES>(&planes, PLANE, C, c, pixels, Some(&bias));
+            }
+        }
+        for c in (0..C).step_by(LANES) {
+            let pixels = [&mut narrow.0[..], &mut narrow.1[..]];
+            output_lanes::<LANES>(&planes, PLANE, C, c, pixels, Some(&bias));
+        }
+        assert_eq!(mixed, narrow, "output transform");
+
+        let block = values(4 * C, 3);
+        let pixels = [&block[..2 * C], &block[2 * C..]];
+        let (mut mixed, mut narrow) = (vec![0.0; 16 * PLANE], vec![0.0; 16 * PLANE]);
+        output_grad_lanes::<WIDE_LANES>(pixels, C, 0, &mut mixed, PLANE);
+        output_grad_lanes::<LANES>(pixels, C, WIDE_LANES, &mut mixed, PLANE);
+        for c in (0..C).step_by(LANES) {
+            output_grad_lanes::<LANES>(pixels, C, c, &mut narrow, PLANE);
+        }
+        assert_eq!(mixed, narrow, "output gradient transform");
     }
 }
