@@ -14,6 +14,7 @@ mod matmul;
 mod net;
 mod optim_state;
 mod sgd;
+mod simd;
 mod weights;
 
 pub use adam::Adam;

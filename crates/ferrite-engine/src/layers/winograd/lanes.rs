@@ -13,17 +13,8 @@ pub(super) const LANES: usize = 8;
 /// Channels handled together where the processor has AVX-512: one of its registers.
 const WIDE_LANES: usize = 16;
 
-/// Runs `f` with the best instruction set this CPU has (AVX-512 or AVX2 and FMA on x86-64
-/// where available), detected at run time: the build itself targets baseline x86-64, where
-/// these transforms compiled to 128-bit SSE with their arrays spilled to the stack. Everything
-/// `f` does must be inlined into it to benefit, hence the `#[inline(always)]` throughout.
-#[inline(always)]
-pub(super) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
-    pulp::Arch::new().dispatch(f)
-}
-
 /// Where the sets of [`WIDE_LANES`] channels end and those of [`LANES`] take over, for
-/// `channels` channels: at 0 (all narrow) unless [`vectorized`] runs on AVX-512, where
+/// `channels` channels: at 0 (all narrow) unless [`crate::simd::vectorized`] runs on AVX-512, where
 /// 16-float arrays are one register each and on AVX2 they are two, with twice the spills.
 #[inline(always)]
 fn wide_end(channels: usize) -> usize {
@@ -34,7 +25,7 @@ fn wide_end(channels: usize) -> usize {
     }
 }
 
-/// Whether [`vectorized`] dispatches to AVX-512 here (detected once).
+/// Whether [`crate::simd::vectorized`] dispatches to AVX-512 here (detected once).
 fn has_avx512() -> bool {
     static DETECTED: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
         #[cfg(target_arch = "x86_64")]

@@ -142,7 +142,7 @@ fn transform_weight(w: &[f32], cin: usize, cout: usize, u: &mut Vec<f32>) {
     let plane = cin * cout;
     let u = grown(u, POSITIONS * plane);
     let mut tmp = vec![0.0; 4 * 3 * cout];
-    lanes::vectorized(|| {
+    crate::simd::vectorized(|| {
         for c in 0..cin {
             let taps = (&w[c * cout..], cin * cout);
             sandwich(&KERNEL, taps, (&mut u[c * cout..], plane), &mut tmp, cout);
@@ -155,7 +155,7 @@ fn transform_weight(w: &[f32], cin: usize, cout: usize, u: &mut Vec<f32>) {
 fn weight_grad_from_transformed(du: &[f32], cin: usize, cout: usize, dw: &mut [f32]) {
     let plane = cin * cout;
     let mut tmp = vec![0.0; 3 * 4 * cout];
-    lanes::vectorized(|| {
+    crate::simd::vectorized(|| {
         for c in 0..cin {
             let taps = (&mut dw[c * cout..], plane);
             sandwich(
@@ -202,7 +202,7 @@ fn transform_input(x: &[f32], s: &ConvShape, first: usize, rows: usize, planes: 
     let plane = rows * per_row * cin;
     let zeros = vec![0.0; row_len];
     let mut padded = vec![0.0; 4 * row_len];
-    lanes::vectorized(|| {
+    crate::simd::vectorized(|| {
         for tile in 0..rows * per_row {
             let row = first + tile / per_row;
             let (img, ty, tx) = (row / per_row, row % per_row, tile % per_row);
@@ -247,7 +247,7 @@ fn transform_output_grad(dy: &[f32], s: &ConvShape, first: usize, rows: usize, p
     let (per_row, _) = tile_grid(s);
     let cout = s.cout;
     let plane = rows * per_row * cout;
-    lanes::vectorized(|| {
+    crate::simd::vectorized(|| {
         for tile in 0..rows * per_row {
             let row = first + tile / per_row;
             let (img, ty, tx) = (row / per_row, row % per_row, tile % per_row);
@@ -356,7 +356,7 @@ fn write_output(
     let plane = rows * per_row * cout;
     let row_len = s.side * cout;
     // Each tile row writes two output rows: the first and second halves of its run of `y`.
-    lanes::vectorized(|| {
+    crate::simd::vectorized(|| {
         for (row, out) in y[..rows * 2 * row_len].chunks_mut(2 * row_len).enumerate() {
             let (top, bottom) = out.split_at_mut(row_len);
             for (tx, (top, bottom)) in top

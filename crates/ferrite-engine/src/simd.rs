@@ -1,0 +1,14 @@
+//! Run-time choice of the instruction set for the engine's own loops.
+//!
+//! The build targets baseline x86-64, where the compiler may use only 128-bit SSE. The loops
+//! that the engine writes itself (Winograd's tile transforms, batch norm's passes) run inside
+//! [`vectorized`], which compiles them again for AVX-512 and for AVX2 + FMA and picks the
+//! best this processor has. gemm's micro-kernels choose for themselves.
+
+/// Runs `f` with the best instruction set this CPU has (AVX-512, or AVX2 and FMA, on x86-64
+/// where available), detected at run time. Everything `f` does must be inlined into it to
+/// benefit: closures are, functions it calls need `#[inline(always)]`.
+#[inline(always)]
+pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+    pulp::Arch::new().dispatch(f)
+}
