@@ -10,6 +10,7 @@ use ferrite_data::NUM_CLASSES;
 use crate::layers::conv::Scratch;
 use crate::layers::fused::{FusedConv, FusedDense};
 use crate::layers::{dense, pool};
+use crate::worker::on_worker;
 use crate::Network;
 
 /// A caller's buffers holding more floats than this (42 MB) are dropped after its call rather
@@ -100,7 +101,7 @@ impl InferenceNet {
         }
         let popped = self.idle.lock().expect("buffer list").pop();
         let mut buffers = popped.unwrap_or_default();
-        let logits = self.forward(x, n, &mut buffers);
+        let logits = on_worker(|| self.forward(x, n, &mut buffers));
         if buffers.floats() <= KEEP_FLOATS {
             self.idle.lock().expect("buffer list").push(buffers);
         }

@@ -16,6 +16,7 @@ mod optim_state;
 mod sgd;
 mod simd;
 mod weights;
+mod worker;
 
 pub use adam::Adam;
 pub use average::WeightAverage;
