@@ -14,8 +14,9 @@ pub(super) const LANES: usize = 8;
 const WIDE_LANES: usize = 16;
 
 /// Where the sets of [`WIDE_LANES`] channels end and those of [`LANES`] take over, for
-/// `channels` channels: at 0 (all narrow) unless [`crate::simd::vectorized`] runs on AVX-512, where
-/// 16-float arrays are one register each and on AVX2 they are two, with twice the spills.
+/// `channels` channels: at 0 (all narrow) unless [`crate::simd::vectorized`] runs on AVX-512,
+/// where 16-float arrays are one register each; on AVX2 they would be two, with twice the
+/// spills.
 #[inline(always)]
 fn wide_end(channels: usize) -> usize {
     if has_avx512() {
