@@ -319,6 +319,22 @@ fn an_installed_binary_works_from_any_folder() {
     let bench = run(&["bench", "--pipeline", "--seconds", "0.05"]);
     assert!(bench.contains("accurate (shipped"), "{bench}");
     assert!(bench.contains("fast (shipped"), "{bench}");
+    // Without training, the engine bench shows a dash where the training rate would be.
+    let bench = run(&[
+        "bench",
+        "--arch",
+        "reference",
+        "--engine",
+        "ferrite",
+        "--seconds",
+        "0.05",
+        "--no-train",
+    ]);
+    let row = bench.lines().last().unwrap_or_default();
+    assert!(
+        row.starts_with("ferrite") && row.contains(" - ") && !row.contains("NaN"),
+        "{bench}"
+    );
     let out = elsewhere.path().join("tuned");
     let trained = run(&[
         "train",

@@ -80,11 +80,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                     short,
                 )?,
                 Engine::Ferrite => {
-                    let train = if args.no_train {
-                        f64::NAN
-                    } else {
-                        engine_train_throughput(arch, args.batch_size, budget)
-                    };
+                    let train = (!args.no_train)
+                        .then(|| engine_train_throughput(arch, args.batch_size, budget));
                     let net = Network::new(arch, 1);
                     (
                         train,
@@ -93,8 +90,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                     )
                 }
             };
+            // `--no-train`: a dash where the training figure would be.
+            let train = train.map_or("-".to_string(), |rate| format!("{rate:.1}"));
             println!(
-                "{:<8} {:<10} {:>8.0} {:>12.1} {:>12.1} {:>14.2}",
+                "{:<8} {:<10} {:>8.0} {:>12} {:>12.1} {:>14.2}",
                 engine,
                 name,
                 arch.forward_macs() as f64 * 2e-6,

@@ -12,7 +12,7 @@ use ferrite_burn::FerNet;
 use ferrite_data::{FACE_SIZE, NUM_CLASSES};
 use ferrite_model::ArchSpec;
 
-/// Training img/s (NaN when `train_batch` is `None`), batched inference img/s and batch-1
+/// Training img/s (none when `train_batch` is `None`), batched inference img/s and batch-1
 /// inferences per second of `arch` on burn's Flex CPU backend.
 pub fn measure(
     arch: &ArchSpec,
@@ -20,8 +20,8 @@ pub fn measure(
     infer_batch: usize,
     budget: Duration,
     short: Duration,
-) -> anyhow::Result<(f64, f64, f64)> {
-    let train = train_batch.map_or(f64::NAN, |batch| train_throughput(arch, batch, budget));
+) -> anyhow::Result<(Option<f64>, f64, f64)> {
+    let train = train_batch.map(|batch| train_throughput(arch, batch, budget));
     let net = FerNet::new(arch, &Device::flex()).valid();
     Ok((
         train,

@@ -12,6 +12,6 @@ pub fn measure(
     _infer_batch: usize,
     _budget: Duration,
     _short: Duration,
-) -> anyhow::Result<(f64, f64, f64)> {
+) -> anyhow::Result<(Option<f64>, f64, f64)> {
     anyhow::bail!(ferrite_train::NO_BURN)
 }
