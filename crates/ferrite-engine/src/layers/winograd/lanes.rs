@@ -60,6 +60,22 @@ fn sub<const L: usize>(a: Lanes<L>, b: Lanes<L>) -> Lanes<L> {
     std::array::from_fn(|l| a[l] - b[l])
 }
 
+/// Writes a transformed 4x4 tile of channels `c..c + L`: position `(i, j)` to
+/// `out[(i * 4 + j) * plane + c..]`.
+#[inline(always)]
+fn store_positions<const L: usize>(
+    out: &mut [f32],
+    plane: usize,
+    c: usize,
+    transformed: [[Lanes<L>; 4]; 4],
+) {
+    for (i, row) in transformed.into_iter().enumerate() {
+        for (j, v) in row.into_iter().enumerate() {
+            store(out, (i * 4 + j) * plane + c, v);
+        }
+    }
+}
+
 /// `max(a + b, 0)`: a bias, then ReLU.
 #[inline(always)]
 fn add_relu<const L: usize>(a: Lanes<L>, b: Lanes<L>) -> Lanes<L> {
@@ -118,11 +134,7 @@ fn input_lanes<const L: usize>(
         std::array::from_fn(|q| input_1d([d[0][q], d[1][q], d[2][q], d[3][q]]));
     let transformed: [[Lanes<L>; 4]; 4] =
         std::array::from_fn(|i| input_1d(std::array::from_fn(|q| columns[q][i])));
-    for (i, row) in transformed.into_iter().enumerate() {
-        for (j, v) in row.into_iter().enumerate() {
-            store(out, (i * 4 + j) * plane + c, v);
-        }
-    }
+    store_positions(out, plane, c, transformed);
 }
 
 /// Turns one tile's products (position `k` at `products[k * plane..][..cout]`) into its 2x2
@@ -201,11 +213,7 @@ fn output_grad_lanes<const L: usize>(
     let columns: [[Lanes<L>; 4]; 2] = std::array::from_fn(|j| output_grad_1d([g[0][j], g[1][j]]));
     let transformed: [[Lanes<L>; 4]; 4] =
         std::array::from_fn(|i| output_grad_1d([columns[0][i], columns[1][i]]));
-    for (i, row) in transformed.into_iter().enumerate() {
-        for (j, v) in row.into_iter().enumerate() {
-            store(out, (i * 4 + j) * plane + c, v);
-        }
-    }
+    store_positions(out, plane, c, transformed);
 }
 
 #[cfg(test)]
