@@ -1,4 +1,4 @@
-//! Measures how SeetaFace boxes sit on FER2013 faces, to calibrate `FER_FRAMING`.
+//! Measures how the detector's (MTCNN's) boxes sit on FER2013 faces, to calibrate `FER_FRAMING`.
 //!
 //! Each FER2013 face (48x48) is scaled up 4x and pasted into the middle of a larger gray scene;
 //! the detector runs, and the known frame is compared with the box found.

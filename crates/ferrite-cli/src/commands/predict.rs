@@ -57,7 +57,8 @@ pub struct PredictArgs {
     /// Smallest face to look for, in pixels.
     #[arg(long, default_value_t = DetectorConfig::default().min_face)]
     min_face: u32,
-    /// Detector score threshold (lower finds more faces, and more false ones).
+    /// The probability of being a face that a detection needs, 0 to 1 (lower finds more faces,
+    /// and more false ones).
     #[arg(long, default_value_t = DetectorConfig::default().score_threshold)]
     threshold: f64,
     /// Largest image accepted, in megapixels.

@@ -6,4 +6,5 @@ pub mod dense;
 pub mod dropout;
 pub mod fused;
 pub mod pool;
+pub mod valid;
 mod winograd;
