@@ -246,9 +246,7 @@ mod tests {
     }
 
     fn values(len: usize, seed: f32) -> Vec<f32> {
-        (0..len)
-            .map(|i| (i as f32 * 0.731 + seed).sin())
-            .collect()
+        (0..len).map(|i| (i as f32 * 0.731 + seed).sin()).collect()
     }
 
     #[test]
