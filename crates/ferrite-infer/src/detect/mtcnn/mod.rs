@@ -120,20 +120,21 @@ fn level_proposals(image: &Integral, scale: f32, nets: &Nets) -> Vec<Judged> {
     suppress(found, 0.5, Overlap::Union)
 }
 
+/// Windows a network judges in one call. Small parts keep each call's im2col rows in the
+/// cache (O-Net's second convolution makes 0.5 MB of them a window): parts of 8 took a photo
+/// of 10 faces from 17.5 to 15-16 ms, against one part a thread.
+const WINDOWS_PER_PART: usize = 8;
+
 /// Each box judged by `net` on its window: those above `threshold`, with the network's
-/// probability and corrections. Windows go through in parallel parts of at most 128.
+/// probability and corrections. Parts of the windows go through in parallel.
 fn judge(
     image: &Integral,
     boxes: &[Candidate],
     net: &nets::WindowNet,
     threshold: f32,
 ) -> Vec<Judged> {
-    let part = boxes
-        .len()
-        .div_ceil(rayon::current_num_threads())
-        .clamp(1, 128);
     boxes
-        .par_chunks(part)
+        .par_chunks(WINDOWS_PER_PART)
         .flat_map_iter(|part| {
             let outputs = net.classify(windows(image, part, net.side));
             part.iter()
