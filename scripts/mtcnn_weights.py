@@ -2,9 +2,11 @@
 
 The weights are MTCNN's (Zhang et al. 2016, MIT licence) as the `facenet-pytorch` package
 (MIT licence) ships them in `facenet_pytorch/data/{pnet,rnet,onet}.pt`; they are stored here
-unchanged in PyTorch's layouts (conv OIHW, dense [out, in]) under `pnet.*`, `rnet.*`, `onet.*`,
-without O-Net's landmark head, which Ferrite does not use. The fixture holds each network's
-outputs on a fixed gray pattern, computed by facenet-pytorch's own modules, which
+in PyTorch's layouts (conv OIHW, dense [out, in]) under `pnet.*`, `rnet.*`, `onet.*`, as
+float16 (1 MB instead of 2: the private mode's WebAssembly module embeds them and has a size
+budget), without O-Net's landmark head, which Ferrite does not use. The fixture holds each
+network's outputs on a fixed gray pattern, computed by facenet-pytorch's own modules with the
+weights rounded to float16 as stored, which
 the tests of `crates/ferrite-infer/src/detect/mtcnn/nets.rs` compare the Rust networks with.
 
     python -m venv /tmp/mtcnn && /tmp/mtcnn/bin/pip install torch safetensors
@@ -44,8 +46,10 @@ def main(wheel):
         for name, value in state.items():
             if net == "onet" and name.startswith("dense6_3"):
                 continue
-            tensors[f"{net}.{name}"] = value.float().contiguous()
+            tensors[f"{net}.{name}"] = value.half().contiguous()
     save_file(tensors, ASSET)
+    # What Ferrite computes with: the stored float16 values, widened.
+    states = {net: {k: v.half().float() for k, v in state.items()} for net, state in states.items()}
 
     # facenet-pytorch's own module definitions, for the fixture.
     scope = {}
