@@ -29,6 +29,12 @@ const PROPOSAL_THRESHOLD: f32 = 0.6;
 /// and found 2 more of the 240 faces of `examples/detect_costs.rs`'s scenes and a downcast,
 /// half-hidden face of a real group photo that 0.7 missed, for about 1 ms more a scene.
 const REFINE_THRESHOLD: f32 = 0.6;
+/// Overlap above which the less probable of two of a pyramid level's windows is dropped.
+const LEVEL_OVERLAP: f32 = 0.5;
+/// Overlap above which the less probable of two boxes is dropped after each stage (by union,
+/// or by the smaller box after O-Net). Harder suppression after R-Net (0.6 or 0.5) was faster
+/// with many faces and lost some (README, Face detection).
+const STAGE_OVERLAP: f32 = 0.7;
 
 /// MTCNN's settings that callers choose.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,7 +54,7 @@ pub(crate) fn detect(image: &GrayImage, settings: MtcnnSettings) -> Vec<Candidat
         return proposals;
     }
     let refined = judge(image, &proposals, &nets.refine, REFINE_THRESHOLD);
-    let refined = corrected_squares(suppress(refined, 0.7, Overlap::Union));
+    let refined = corrected_squares(suppress(refined, STAGE_OVERLAP, Overlap::Union));
     if refined.is_empty() {
         return refined;
     }
@@ -56,7 +62,7 @@ pub(crate) fn detect(image: &GrayImage, settings: MtcnnSettings) -> Vec<Candidat
         .into_iter()
         .map(|(b, r)| (b.corrected(r), [0.0; 4]))
         .collect();
-    suppress(faces, 0.7, Overlap::Min)
+    suppress(faces, STAGE_OVERLAP, Overlap::Min)
         .into_iter()
         .map(|(b, _)| b)
         .collect()
@@ -84,7 +90,7 @@ fn propose(image: &Integral, min_face: f32, nets: &Nets) -> Vec<Candidate> {
         .into_par_iter()
         .map(|scale| level_proposals(image, scale, nets))
         .collect();
-    corrected_squares(suppress(levels.concat(), 0.7, Overlap::Union))
+    corrected_squares(suppress(levels.concat(), STAGE_OVERLAP, Overlap::Union))
 }
 
 /// P-Net's windows at one pyramid level, suppressed among themselves, uncorrected.
@@ -117,7 +123,7 @@ fn level_proposals(image: &Integral, scale: f32, nets: &Nets) -> Vec<Judged> {
             (window, o.regression)
         })
         .collect();
-    suppress(found, 0.5, Overlap::Union)
+    suppress(found, LEVEL_OVERLAP, Overlap::Union)
 }
 
 /// Windows a network judges in one call. Small parts keep each call's im2col rows in the
