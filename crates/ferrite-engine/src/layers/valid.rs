@@ -39,12 +39,6 @@ impl Map {
             channels,
         }
     }
-
-    /// Values of one pixel of one image.
-    pub fn pixel(&self, image: usize, y: usize, x: usize) -> &[f32] {
-        let at = ((image * self.height + y) * self.width + x) * self.channels;
-        &self.data[at..at + self.channels]
-    }
 }
 
 /// An unpadded convolution with stride 1 and a bias, optionally followed by a PReLU.
@@ -231,6 +225,12 @@ pub fn max_pool(x: &Map, window: usize, stride: usize) -> Map {
 mod tests {
     use super::*;
 
+    /// Values of one pixel of one image of `x`.
+    fn pixel(x: &Map, image: usize, y: usize, col: usize) -> &[f32] {
+        let at = ((image * x.height + y) * x.width + col) * x.channels;
+        &x.data[at..at + x.channels]
+    }
+
     /// The convolution written as its definition, for comparison.
     fn direct(x: &Map, oihw: &[f32], bias: &[f32], k: usize) -> Vec<f32> {
         let cout = bias.len();
@@ -245,7 +245,7 @@ mod tests {
                             for ky in 0..k {
                                 for kx in 0..k {
                                     s += oihw[((o * x.channels + i) * k + ky) * k + kx]
-                                        * x.pixel(img, oy + ky, ox + kx)[i];
+                                        * pixel(x, img, oy + ky, ox + kx)[i];
                                 }
                             }
                         }
