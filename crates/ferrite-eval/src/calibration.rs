@@ -121,6 +121,24 @@ pub fn fit_temperature(probabilities: &[[f32; NUM_CLASSES]], labels: &[Emotion])
     ((a + b) / 2.0).exp() as f32
 }
 
+/// The temperature in [0.5, 3] that minimises the expected calibration error (15 bins) of
+/// `probabilities` against `labels`: the best of 401 temperatures evenly spaced in log T (the
+/// binned error is not unimodal in T, so no bisection). For `fast`, whose distillation at
+/// temperature 4 left it over-confident between 0.3 and 0.9, the likeliest temperature (1.067)
+/// left PublicTest's error at 0.027 and PrivateTest's at 0.038; this one (1.10) 0.022 and 0.027.
+pub fn fit_temperature_for_ece(probabilities: &[[f32; NUM_CLASSES]], labels: &[Emotion]) -> f32 {
+    let (low, high) = (0.5f64.ln(), 3f64.ln());
+    let steps = 400;
+    (0..=steps)
+        .map(|i| (low + (high - low) * f64::from(i) / f64::from(steps)).exp() as f32)
+        .map(|t| {
+            let ece = Calibration::measure(&tempered(probabilities, t), labels).ece;
+            (t, ece)
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map_or(1.0, |(t, _)| t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +186,22 @@ mod tests {
             fit_temperature(&p, &labels) < 1.0,
             "under-confident: sharpened"
         );
+    }
+
+    #[test]
+    fn the_ece_temperature_brings_the_error_to_the_grid_floor() {
+        let (p, labels) = faces(2000, 0.6, 0.95);
+        let before = Calibration::measure(&p, &labels).ece;
+        let t = fit_temperature_for_ece(&p, &labels);
+        let after = Calibration::measure(&tempered(&p, t), &labels).ece;
+        assert!(
+            t > 1.0 && after < 0.01,
+            "temperature {t}: ece {before} -> {after}"
+        );
+        // No temperature on the grid does better.
+        for other in [0.5, 1.0, 2.0, 3.0] {
+            let ece = Calibration::measure(&tempered(&p, other), &labels).ece;
+            assert!(after <= ece, "T {other} gives {ece} < {after}");
+        }
     }
 }

@@ -10,7 +10,9 @@ mod report;
 mod timeline;
 
 pub use annotate::{draw_boxes, emotion_colour, LabelledBox};
-pub use calibration::{fit_temperature, tempered, Calibration, ReliabilityBin, BINS};
+pub use calibration::{
+    fit_temperature, fit_temperature_for_ece, tempered, Calibration, ReliabilityBin, BINS,
+};
 pub use metrics::{ClassMetrics, ConfusionMatrix, EvalReport};
 pub use plot::{plot_confusion, plot_history, plot_reliability, HistoryPoint};
 pub use report::classification_report_text;

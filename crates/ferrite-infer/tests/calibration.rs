@@ -22,6 +22,7 @@ fn the_cards_temperature_tempers_every_probability() {
     let scaling = TemperatureScaling {
         temperature: 2.0,
         fitted_on: "public-test".into(),
+        objective: Default::default(),
         ece_before: 0.1,
         ece_after: 0.05,
     };

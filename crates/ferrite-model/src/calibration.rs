@@ -3,7 +3,46 @@
 //! over-confident model, `T < 1` sharpens an under-confident one; the most probable emotion
 //! never changes.
 
+use std::fmt;
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
+
+/// What a temperature is chosen to minimise on its split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CalibrationObjective {
+    /// The negative log-likelihood of the labels (Guo et al.'s choice; cards before this field
+    /// were all fitted so).
+    #[default]
+    Likelihood,
+    /// The expected calibration error itself (15 bins): for a model whose miscalibration differs
+    /// by confidence, where the likeliest temperature leaves the error high.
+    Ece,
+}
+
+impl fmt::Display for CalibrationObjective {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CalibrationObjective::Likelihood => "likelihood",
+            CalibrationObjective::Ece => "ece",
+        })
+    }
+}
+
+impl FromStr for CalibrationObjective {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "likelihood" | "nll" => Ok(CalibrationObjective::Likelihood),
+            "ece" => Ok(CalibrationObjective::Ece),
+            other => Err(format!(
+                "unknown calibration objective {other:?}: likelihood or ece"
+            )),
+        }
+    }
+}
 
 /// A model's temperature, as its card records it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -12,6 +51,9 @@ pub struct TemperatureScaling {
     pub temperature: f32,
     /// The split it was fitted on (never the one reported as the model's figure).
     pub fitted_on: String,
+    /// What the temperature minimises on that split.
+    #[serde(default)]
+    pub objective: CalibrationObjective,
     /// Expected calibration error on that split before scaling (15 bins).
     pub ece_before: f64,
     /// And after.
