@@ -220,6 +220,42 @@ fn the_shipped_model_card_cannot_be_written_to() {
 }
 
 #[test]
+fn calibration_records_its_objective_and_refuses_an_unknown_one() {
+    let data = tempfile::tempdir().unwrap();
+    drawn_dataset(data.path());
+    let model = tempfile::tempdir().unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/fast");
+    for file in ["card.json", "model.safetensors"] {
+        std::fs::copy(shipped.join(file), model.path().join(file)).unwrap();
+    }
+    let args = |objective: &'static str| {
+        [
+            "calibrate",
+            "--model",
+            model.path().to_str().unwrap(),
+            "--data",
+            data.path().to_str().unwrap(),
+            "--objective",
+            objective,
+        ]
+        .map(String::from)
+    };
+    let nope = args("accuracy");
+    fails_naming(&nope.each_ref().map(String::as_str), "objective");
+    for objective in ["ece", "likelihood"] {
+        let run = args(objective);
+        let out = ferrite(&run.each_ref().map(String::as_str));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let card: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(model.path().join("card.json")).unwrap())
+                .unwrap();
+        assert_eq!(card["calibration"]["objective"], objective);
+        let t = card["calibration"]["temperature"].as_f64().unwrap();
+        assert!(t > 0.0 && t.is_finite(), "temperature {t}");
+    }
+}
+
+#[test]
 #[ignore = "needs FER2013_DIR, the real data set (.ci/run sets it and runs ignored tests)"]
 fn shipped_model_meets_its_card_on_real_private_test() {
     let dir = std::env::var_os("FER2013_DIR")
