@@ -17,7 +17,9 @@ const MAX_SIDE_FLOOR: u32 = 80;
 pub struct DetectorConfig {
     /// Smallest face side, in pixels of the original image, that is looked for (>= 20).
     pub min_face: u32,
-    /// Images are scaled down so their longer side is at most this before detection (speed).
+    /// Images are scaled down so their longer side is at most this before detection. This
+    /// bounds the detector's memory (its integral image); the pyramid's scales follow
+    /// `min_face` either way, so a smaller `max_side` only blurs the faces the networks read.
     pub max_side: u32,
     /// The probability of being a face that a box needs after the last network (0 to 1; lower
     /// finds more faces and more false ones).
@@ -96,7 +98,8 @@ pub fn detect_faces(gray: &GrayImage, config: &DetectorConfig) -> Vec<Detection>
     if w == 0 || h == 0 {
         return Vec::new();
     }
-    // Scale a large image down to max_side; the smallest face shrinks with it.
+    // Scale a large image down to max_side; the smallest face shrinks with it, so the
+    // pyramid's levels keep their sizes.
     let scale = (config.max_side as f32 / w.max(h) as f32).min(1.0);
     let scaled;
     let input = if scale < 1.0 {
