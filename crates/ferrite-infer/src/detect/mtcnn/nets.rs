@@ -106,23 +106,15 @@ impl Weights<'_> {
         )
     }
 
-    /// Two heads on the same input as one: `[in, 6]` (the two class logits, then the four box
-    /// corrections) and its bias, from PyTorch's `[out, in]` matrices.
+    /// Two heads on the same input as one, in PyTorch's `[out, in]` layout: the two class
+    /// logits' rows, then the four box corrections' rows (for P-Net's 1x1 convolutions this is
+    /// their OIHW weight as it stands), and the bias.
     fn head(&self, class: &str, boxes: &str) -> (Vec<f32>, Vec<f32>) {
-        let (cw, bw) = (
-            self.get(&format!("{class}.weight")),
-            self.get(&format!("{boxes}.weight")),
-        );
-        let inp = cw.len() / 2;
-        let mut weight = vec![0.0; inp * 6];
-        for (o, row) in cw.chunks_exact(inp).chain(bw.chunks_exact(inp)).enumerate() {
-            for (i, v) in row.iter().enumerate() {
-                weight[i * 6 + o] = *v;
-            }
-        }
+        let mut rows = self.get(&format!("{class}.weight"));
+        rows.extend(self.get(&format!("{boxes}.weight")));
         let mut bias = self.get(&format!("{class}.bias"));
         bias.extend(self.get(&format!("{boxes}.bias")));
-        (weight, bias)
+        (rows, bias)
     }
 }
 
@@ -135,11 +127,7 @@ pub(crate) struct ProposalNet {
 
 impl ProposalNet {
     fn load(w: &Weights) -> ProposalNet {
-        let (weight, bias) = w.head("pnet.conv4_1", "pnet.conv4_2");
-        // The 1x1 head as a convolution: OIHW is [6, 32, 1, 1], the transpose of `weight`.
-        let oihw: Vec<f32> = (0..6)
-            .flat_map(|o| weight.iter().skip(o).step_by(6).copied())
-            .collect();
+        let (oihw, bias) = w.head("pnet.conv4_1", "pnet.conv4_2");
         ProposalNet {
             convs: [
                 w.gray_conv("pnet"),
@@ -175,6 +163,7 @@ pub(crate) struct WindowNet {
     dense: Vec<f32>,
     dense_bias: Vec<f32>,
     dense_slopes: Vec<f32>,
+    /// The two heads as one dense layer, `[in, 6]`, and its bias.
     head: (Vec<f32>, Vec<f32>),
     /// The side of the window the network reads.
     pub(crate) side: usize,
@@ -245,7 +234,15 @@ impl WindowNet {
             dense: rows,
             dense_bias: w.get(&format!("{net}.{dense}.bias")),
             dense_slopes: w.get(&format!("{net}.{prelu}.weight")),
-            head: w.head(&format!("{net}.{class}"), &format!("{net}.{boxes}")),
+            head: {
+                // The engine's dense layers take `[in, out]`.
+                let (rows, bias) = w.head(&format!("{net}.{class}"), &format!("{net}.{boxes}"));
+                let inp = rows.len() / 6;
+                let columns = (0..inp)
+                    .flat_map(|i| rows.iter().skip(i).step_by(inp).copied())
+                    .collect();
+                (columns, bias)
+            },
             side,
         }
     }
