@@ -7,6 +7,7 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 use ferrite_burn::{net_to_safetensors, FerNet};
 use ferrite_data::Tta;
+use ferrite_engine::layers::conv::{self, ConvShape};
 use ferrite_engine::{softmax_cross_entropy, Network, Trace};
 use ferrite_model::ArchSpec;
 
@@ -28,11 +29,12 @@ fn arch_with_channels(channels: [usize; 3]) -> ArchSpec {
 }
 
 /// A network reading 40-pixel crops, with four blocks: maps of 40, 20, 10 and 5 pixels, so
-/// that a conv and a pooling run on an odd side (the last pool drops a row and a column).
+/// that a conv and a pooling run on an odd side (the last pool drops a row and a column), and
+/// the 40 -> 40 conv at side 10 (not a multiple of 4) runs on Winograd F(2x2, 3x3).
 fn cropped_arch() -> ArchSpec {
     let mut arch = ArchSpec::fast().with_input_size(40);
     arch.name = "cropped".into();
-    for (b, c) in arch.blocks.iter_mut().zip([4, 16, 16, 8]) {
+    for (b, c) in arch.blocks.iter_mut().zip([4, 16, 40, 8]) {
         b.channels = c;
     }
     arch.hidden = vec![10];
@@ -42,15 +44,45 @@ fn cropped_arch() -> ArchSpec {
 }
 
 /// The architectures the engine is checked against burn on: one whose layers all run on
-/// im2col (few channels), one whose layers after the first run on Winograd (16 channels
-/// and more, in whole sets of 8, and at least 64 tiles of 2x2 pixels in each batch tested),
-/// and one that reads 40-pixel crops.
+/// im2col (few channels), one whose layers after the first run on Winograd F(4x4, 3x3)
+/// (16 channels and more in whole sets of 8, sides that are multiples of 4, tiles enough in
+/// each batch tested),
+/// and one that reads 40-pixel crops (F(2x2, 3x3) at side 10).
 fn archs_to_check() -> [ArchSpec; 3] {
     [
         small_arch(),
-        arch_with_channels([16, 24, 32]),
+        arch_with_channels([16, 40, 64]),
         cropped_arch(),
     ]
+}
+
+/// How a training step of `n` images computes each conv layer of `arch`, in order.
+fn conv_methods(arch: &ArchSpec, n: usize) -> Vec<&'static str> {
+    let (mut side, mut cin) = (arch.input_size, 1);
+    let mut methods = Vec::new();
+    for block in &arch.blocks {
+        for _ in 0..block.convs {
+            let cout = block.channels;
+            methods.push(conv::training_method(&ConvShape { n, side, cin, cout }));
+            cin = cout;
+        }
+        side /= 2;
+    }
+    methods
+}
+
+#[test]
+fn the_architectures_checked_cover_every_conv_method() {
+    let methods: Vec<_> = archs_to_check()
+        .iter()
+        .flat_map(|arch| conv_methods(arch, 12))
+        .collect();
+    for method in ["im2col", "F(2x2, 3x3)", "F(4x4, 3x3)"] {
+        assert!(
+            methods.contains(&method),
+            "{method} not covered: {methods:?}"
+        );
+    }
 }
 
 /// `n` inputs of `arch`'s side, with values in [0, 1).
@@ -79,6 +111,18 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
+}
+
+/// `||a - b|| / ||b||`.
+fn relative_l2(a: &[f32], b: &[f32]) -> f64 {
+    let squares = |v: &mut dyn Iterator<Item = f32>| v.map(|d| (d as f64).powi(2)).sum::<f64>();
+    let diff = squares(&mut a.iter().zip(b).map(|(x, y)| x - y));
+    (diff / squares(&mut b.iter().copied()).max(f64::MIN_POSITIVE)).sqrt()
+}
+
+/// How far a step moved each weight: `after - before`.
+fn moved(before: &[f32], after: &[f32]) -> Vec<f32> {
+    after.iter().zip(before).map(|(a, b)| a - b).collect()
 }
 
 fn burn_input(x: &[f32], n: usize, device: &Device) -> Tensor<4> {
@@ -161,6 +205,19 @@ fn training_step_matches_burn(arch: &ArchSpec) {
         }
     }
     let reference = to_engine(&after, arch);
+    // F(4x4, 3x3) rounds to ~1e-5 of the largest value where the other methods and burn agree to
+    // ~1e-7, enough to flip a ReLU or a max pool's choice now and then where two values nearly
+    // tie, and a flipped choice moves one pixel's share of every gradient below it: measured on
+    // this network, seeds 4-9 of `faces`, each tensor's step is within 1.4e-5 of burn's (relative
+    // L2) without a flip and 3.7e-3 to 6.8e-3 with one. A wrong tap, channel or tile would be off
+    // by far more; `layers/conv.rs` checks the algorithm itself against the definitions.
+    let by_four_by_four = conv_methods(arch, n).contains(&"F(4x4, 3x3)");
+    let start: Vec<Vec<f32>> = engine
+        .clone()
+        .params_mut()
+        .iter()
+        .map(|p| p.to_vec())
+        .collect();
     let ours = stepped.to_safetensors();
     let ours = Network::from_safetensors(arch, &ours).unwrap();
     for (i, (a, b)) in ours
@@ -170,12 +227,20 @@ fn training_step_matches_burn(arch: &ArchSpec) {
         .zip(reference.clone().params_mut())
         .enumerate()
     {
-        let diff = max_abs_diff(a, b);
-        let scale = b.iter().map(|v| v.abs()).fold(1e-3, f32::max);
-        assert!(
-            diff <= 1e-4 * scale.max(1.0),
-            "parameter tensor {i}: differs by {diff}"
-        );
+        if by_four_by_four {
+            let error = relative_l2(&moved(&start[i], a), &moved(&start[i], b));
+            assert!(
+                error <= 2e-2,
+                "parameter tensor {i}: step differs by {error} (L2)"
+            );
+        } else {
+            let diff = max_abs_diff(a, b);
+            let scale = b.iter().map(|v| v.abs()).fold(1e-3, f32::max);
+            assert!(
+                diff <= 1e-4 * scale.max(1.0),
+                "parameter tensor {i}: differs by {diff}"
+            );
+        }
     }
     // Running statistics after one training forward agree too.
     for (a, b) in engine

@@ -7,7 +7,10 @@
 
 /// Runs `f` with the best instruction set this CPU has (AVX-512, or AVX2 and FMA, on x86-64
 /// where available), detected at run time. Everything `f` does must be inlined into it to
-/// benefit: closures are, functions it calls need `#[inline(always)]`.
+/// benefit: `f` itself must be an `#[inline(always)]` closure (`vectorized(#[inline(always)] ||
+/// ...)`: left to itself, the compiler kept the larger closures as functions of their own,
+/// compiled for baseline SSE, and Winograd's transforms and batch norm's passes ran on 128-bit
+/// and scalar instructions), and the functions it calls need `#[inline(always)]` too.
 #[inline(always)]
 pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     pulp::Arch::new().dispatch(f)

@@ -63,19 +63,22 @@ impl BatchNorm {
             .zip(out.par_chunks_mut(c * 64))
             .zip(x.par_chunks(c * 64))
             .for_each(|((xh, o), xs)| {
-                vectorized(|| {
-                    let (mean, inv_std, gamma, beta) =
-                        (&mean[..c], &inv_std[..c], &gamma[..c], &beta[..c]);
-                    let rows = xh.chunks_exact_mut(c).zip(o.chunks_exact_mut(c));
-                    for ((xh, o), xs) in rows.zip(xs.chunks_exact(c)) {
-                        let (xh, o, xs) = (&mut xh[..c], &mut o[..c], &xs[..c]);
-                        for j in 0..c {
-                            let n = (xs[j] - mean[j]) * inv_std[j];
-                            xh[j] = n;
-                            o[j] = (gamma[j] * n + beta[j]).max(0.0);
+                vectorized(
+                    #[inline(always)]
+                    || {
+                        let (mean, inv_std, gamma, beta) =
+                            (&mean[..c], &inv_std[..c], &gamma[..c], &beta[..c]);
+                        let rows = xh.chunks_exact_mut(c).zip(o.chunks_exact_mut(c));
+                        for ((xh, o), xs) in rows.zip(xs.chunks_exact(c)) {
+                            let (xh, o, xs) = (&mut xh[..c], &mut o[..c], &xs[..c]);
+                            for j in 0..c {
+                                let n = (xs[j] - mean[j]) * inv_std[j];
+                                xh[j] = n;
+                                o[j] = (gamma[j] * n + beta[j]).max(0.0);
+                            }
                         }
-                    }
-                })
+                    },
+                )
             });
         for j in 0..c {
             self.running_mean[j] = self.running_mean[j] * (1.0 - MOMENTUM) + mean[j] * MOMENTUM;
@@ -139,17 +142,20 @@ impl BatchNorm {
             .fold(
                 || (vec![0.0f64; c], vec![0.0f64; c]),
                 |(mut sd, mut sdx), (d, xh)| {
-                    vectorized(|| {
-                        let (sd, sdx) = (&mut sd[..c], &mut sdx[..c]);
-                        for (d, xh) in d.chunks_exact(c).zip(xh.chunks_exact(c)) {
-                            let (d, xh) = (&d[..c], &xh[..c]);
-                            for j in 0..c {
-                                let d = through_relu(d[j], xh[j], j);
-                                sd[j] += d as f64;
-                                sdx[j] += (d * xh[j]) as f64;
+                    vectorized(
+                        #[inline(always)]
+                        || {
+                            let (sd, sdx) = (&mut sd[..c], &mut sdx[..c]);
+                            for (d, xh) in d.chunks_exact(c).zip(xh.chunks_exact(c)) {
+                                let (d, xh) = (&d[..c], &xh[..c]);
+                                for j in 0..c {
+                                    let d = through_relu(d[j], xh[j], j);
+                                    sd[j] += d as f64;
+                                    sdx[j] += (d * xh[j]) as f64;
+                                }
                             }
-                        }
-                    });
+                        },
+                    );
                     (sd, sdx)
                 },
             )
@@ -164,16 +170,19 @@ impl BatchNorm {
         dout.par_chunks_mut(c * 64)
             .zip(cache.xhat.par_chunks(c * 64))
             .for_each(|(d, xh)| {
-                vectorized(|| {
-                    let (k, dbeta, dgamma) = (&k[..c], &dbeta[..c], &dgamma[..c]);
-                    for (d, xh) in d.chunks_exact_mut(c).zip(xh.chunks_exact(c)) {
-                        let (d, xh) = (&mut d[..c], &xh[..c]);
-                        for j in 0..c {
-                            let g = through_relu(d[j], xh[j], j);
-                            d[j] = k[j] * (rows * g - dbeta[j] - xh[j] * dgamma[j]);
+                vectorized(
+                    #[inline(always)]
+                    || {
+                        let (k, dbeta, dgamma) = (&k[..c], &dbeta[..c], &dgamma[..c]);
+                        for (d, xh) in d.chunks_exact_mut(c).zip(xh.chunks_exact(c)) {
+                            let (d, xh) = (&mut d[..c], &xh[..c]);
+                            for j in 0..c {
+                                let g = through_relu(d[j], xh[j], j);
+                                d[j] = k[j] * (rows * g - dbeta[j] - xh[j] * dgamma[j]);
+                            }
                         }
-                    }
-                })
+                    },
+                )
             });
     }
 }
@@ -199,17 +208,20 @@ fn channel_stats(x: &[f32], c: usize) -> (Vec<f32>, Vec<f32>) {
         .fold(
             || (vec![0.0f64; c], vec![0.0f64; c]),
             |(mut s, mut q), block| {
-                vectorized(|| {
-                    let (s, q) = (&mut s[..c], &mut q[..c]);
-                    for row in block.chunks_exact(c) {
-                        let row = &row[..c];
-                        for j in 0..c {
-                            let v = row[j] as f64;
-                            s[j] += v;
-                            q[j] += v * v;
+                vectorized(
+                    #[inline(always)]
+                    || {
+                        let (s, q) = (&mut s[..c], &mut q[..c]);
+                        for row in block.chunks_exact(c) {
+                            let row = &row[..c];
+                            for j in 0..c {
+                                let v = row[j] as f64;
+                                s[j] += v;
+                                q[j] += v * v;
+                            }
                         }
-                    }
-                });
+                    },
+                );
                 (s, q)
             },
         )

@@ -6,7 +6,9 @@
 
 use super::batchnorm::BatchNorm;
 use super::conv::{self, ConvShape, Scratch};
-use super::{dense, winograd};
+use super::dense;
+use super::winograd::{self, Weight};
+use std::sync::OnceLock;
 
 /// Batch norm (running statistics) folded into the weight before it, stored with the output
 /// channel last (`[k, out]`: a conv's `[(ky, kx, cin), cout]` or a dense layer's `[in, out]`):
@@ -27,8 +29,9 @@ pub struct FusedConv {
     cout: usize,
     /// `[(ky, kx, cin), cout]`, batch norm's scale folded in.
     weight: Vec<f32>,
-    /// The folded weight in Winograd's domain, where its channels suit that path (else empty).
-    transformed: Vec<f32>,
+    /// The folded weight in the domain of each of Winograd's algorithms (F(2x2, 3x3)'s, then
+    /// F(4x4, 3x3)'s), transformed the first time a call takes it.
+    transformed: [OnceLock<Vec<f32>>; 2],
     /// Batch norm's shift.
     bias: Vec<f32>,
 }
@@ -38,16 +41,11 @@ impl FusedConv {
     /// and ReLU.
     pub fn new(w: &[f32], bn: &BatchNorm, cin: usize, cout: usize) -> FusedConv {
         let (weight, bias) = fold_batch_norm(w, bn, cout);
-        let transformed = if winograd::channels_fit(cin) && winograd::channels_fit(cout) {
-            winograd::transformed_weight(&weight, cin, cout)
-        } else {
-            Vec::new()
-        };
         FusedConv {
             cin,
             cout,
             weight,
-            transformed,
+            transformed: Default::default(),
             bias,
         }
     }
@@ -65,9 +63,12 @@ impl FusedConv {
             cin: self.cin,
             cout: self.cout,
         };
-        if !self.transformed.is_empty() && scratch.by_winograd(&s) {
-            let parts = scratch.buffers(winograd::parts_for(&s));
-            winograd::forward_transformed(x, &self.transformed, &s, y, parts, Some(&self.bias));
+        if let Some(tiles) = scratch.winograd(&s, Weight::Cached) {
+            let u = self.transformed[tiles as usize].get_or_init(|| {
+                winograd::transformed_weight(&self.weight, self.cin, self.cout, tiles)
+            });
+            let parts = scratch.buffers(winograd::parts_for(&s, tiles));
+            winograd::forward_transformed(x, u, &s, tiles, y, parts, Some(&self.bias));
         } else {
             conv::forward_im2col(x, &self.weight, &s, y, scratch, Some(&self.bias));
         }
@@ -151,14 +152,21 @@ mod tests {
     /// norm and ReLU in their own pass), on Winograd's path and on im2col's.
     #[test]
     fn fused_conv_equals_conv_then_batch_norm() {
-        // 16 channels at side 16 takes Winograd (64 tiles an image); 8 channels does not.
-        for (n, side, cin, cout) in [(2, 16, 16, 16), (3, 12, 8, 24), (1, 6, 1, 16)] {
+        // 40 channels at side 16 take F(4x4, 3x3) (16 tiles an image), 32 -> 64 at side 18
+        // F(2x2, 3x3) (81 tiles); 8 -> 24 channels and one do not.
+        let shapes = [
+            (3, 16, 40, 40),
+            (1, 18, 32, 64),
+            (3, 12, 8, 24),
+            (1, 6, 1, 16),
+        ];
+        for (n, side, cin, cout) in shapes {
             let s = ConvShape { n, side, cin, cout };
             let x = values(n * side * side * cin, 1);
             let w = values(9 * cin * cout, 2);
             let bn = batch_norm(cout, 3);
             let fused = FusedConv::new(&w, &bn, cin, cout);
-            for method in [ConvMethod::Auto, ConvMethod::Im2col] {
+            for method in [ConvMethod::Auto, ConvMethod::TwoByTwo, ConvMethod::Im2col] {
                 let mut plain = vec![0.0; n * side * side * cout];
                 conv::forward(&x, &w, &s, &mut plain, &mut Scratch::with_method(method));
                 bn.forward_infer(&mut plain);

@@ -138,23 +138,26 @@ impl ValidConv {
 
     /// Adds the bias and applies the PReLU, branch-free so that it vectorises.
     fn bias_and_activation(&self, y: &mut [f32]) {
-        crate::simd::vectorized(|| match &self.slopes {
-            Some(slopes) => {
-                for row in y.chunks_exact_mut(self.cout) {
-                    for ((v, b), a) in row.iter_mut().zip(&self.bias).zip(slopes) {
-                        let s = *v + b;
-                        *v = s.max(0.0) + a * s.min(0.0);
+        crate::simd::vectorized(
+            #[inline(always)]
+            || match &self.slopes {
+                Some(slopes) => {
+                    for row in y.chunks_exact_mut(self.cout) {
+                        for ((v, b), a) in row.iter_mut().zip(&self.bias).zip(slopes) {
+                            let s = *v + b;
+                            *v = s.max(0.0) + a * s.min(0.0);
+                        }
                     }
                 }
-            }
-            None => {
-                for row in y.chunks_exact_mut(self.cout) {
-                    for (v, b) in row.iter_mut().zip(&self.bias) {
-                        *v += b;
+                None => {
+                    for row in y.chunks_exact_mut(self.cout) {
+                        for (v, b) in row.iter_mut().zip(&self.bias) {
+                            *v += b;
+                        }
                     }
                 }
-            }
-        })
+            },
+        )
     }
 }
 
@@ -193,31 +196,34 @@ pub fn max_pool(x: &Map, window: usize, stride: usize) -> Map {
     // Each output row: the elementwise maximum of its window's input rows (long runs that
     // vectorise), then of each output pixel's window of columns in that row.
     let mut rows_max = vec![0.0; row_len];
-    crate::simd::vectorized(|| {
-        for (img, out_image) in y.chunks_exact_mut(oh * ow * c).enumerate() {
-            let image = &x.data[img * x.height * row_len..][..x.height * row_len];
-            for (oy, out_row) in out_image.chunks_exact_mut(ow * c).enumerate() {
-                let top = oy * stride;
-                let bottom = (top + window).min(x.height);
-                rows_max.copy_from_slice(&image[top * row_len..][..row_len]);
-                for row in image[(top + 1) * row_len..bottom * row_len].chunks_exact(row_len) {
-                    for (m, v) in rows_max.iter_mut().zip(row) {
-                        *m = m.max(*v);
+    crate::simd::vectorized(
+        #[inline(always)]
+        || {
+            for (img, out_image) in y.chunks_exact_mut(oh * ow * c).enumerate() {
+                let image = &x.data[img * x.height * row_len..][..x.height * row_len];
+                for (oy, out_row) in out_image.chunks_exact_mut(ow * c).enumerate() {
+                    let top = oy * stride;
+                    let bottom = (top + window).min(x.height);
+                    rows_max.copy_from_slice(&image[top * row_len..][..row_len]);
+                    for row in image[(top + 1) * row_len..bottom * row_len].chunks_exact(row_len) {
+                        for (m, v) in rows_max.iter_mut().zip(row) {
+                            *m = m.max(*v);
+                        }
                     }
-                }
-                for (ox, out) in out_row.chunks_exact_mut(c).enumerate() {
-                    let left = ox * stride;
-                    let right = (left + window).min(x.width);
-                    out.copy_from_slice(&rows_max[left * c..][..c]);
-                    for pixel in rows_max[(left + 1) * c..right * c].chunks_exact(c) {
-                        for (o, v) in out.iter_mut().zip(pixel) {
-                            *o = o.max(*v);
+                    for (ox, out) in out_row.chunks_exact_mut(c).enumerate() {
+                        let left = ox * stride;
+                        let right = (left + window).min(x.width);
+                        out.copy_from_slice(&rows_max[left * c..][..c]);
+                        for pixel in rows_max[(left + 1) * c..right * c].chunks_exact(c) {
+                            for (o, v) in out.iter_mut().zip(pixel) {
+                                *o = o.max(*v);
+                            }
                         }
                     }
                 }
             }
-        }
-    });
+        },
+    );
     Map::new(y, x.n, oh, ow, c)
 }
 

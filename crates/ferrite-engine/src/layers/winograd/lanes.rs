@@ -1,24 +1,24 @@
-//! The tile transforms that run once per tile, written out for 16 channels at a time on
-//! AVX-512 and 8 elsewhere (a set of channels fills one register either way): the
-//! input tile to the transformed domain (`B^T d B`), the products back to a 2x2 output block
-//! (`A^T m A`), and the output gradient block to the transformed domain (`A dy A^T`). The
-//! generic [`super::sandwich`] computes the same from the matrices, and tests hold the two
-//! together; written out, a tile needs no temporary buffers and every step is a vector
-//! operation.
+//! What the hand-written tile transforms of [`super::f2`] and [`super::f4`] are made of: a set of
+//! channels of one pixel as an array that fills one register (16 floats where the processor has
+//! AVX-512, 8 elsewhere), and the vector operations on it. Written this way, a tile's transform
+//! needs no temporary buffers and every step is a vector operation once
+//! [`crate::simd::vectorized`] compiles it for the processor.
 
 /// Channels handled together at the least: one AVX register of `f32`. Channel counts on the
 /// Winograd path are whole multiples of it.
 pub(super) const LANES: usize = 8;
 
 /// Channels handled together where the processor has AVX-512: one of its registers.
-const WIDE_LANES: usize = 16;
+pub(super) const WIDE_LANES: usize = 16;
 
 /// Where the sets of [`WIDE_LANES`] channels end and those of [`LANES`] take over, for
 /// `channels` channels: at 0 (all narrow) unless [`crate::simd::vectorized`] runs on AVX-512,
 /// where 16-float arrays are one register each; on AVX2 they would be two, with twice the
-/// spills.
+/// spills. (Callers loop over the two kinds of sets themselves: passing the per-set work as
+/// closures left them uninlined, outside `vectorized`'s instruction set, and moving their
+/// arrays through `memmove` took a third of the time.)
 #[inline(always)]
-fn wide_end(channels: usize) -> usize {
+pub(super) fn wide_end(channels: usize) -> usize {
     if has_avx512() {
         channels / WIDE_LANES * WIDE_LANES
     } else {
@@ -38,42 +38,37 @@ fn has_avx512() -> bool {
 }
 
 /// `L` channels of one pixel.
-type Lanes<const L: usize> = [f32; L];
+pub(super) type Lanes<const L: usize> = [f32; L];
 
 #[inline(always)]
-fn load<const L: usize>(src: &[f32], at: usize) -> Lanes<L> {
+pub(super) fn load<const L: usize>(src: &[f32], at: usize) -> Lanes<L> {
     src[at..at + L].try_into().expect("a full set of lanes")
 }
 
 #[inline(always)]
-fn store<const L: usize>(dst: &mut [f32], at: usize, v: Lanes<L>) {
+pub(super) fn store<const L: usize>(dst: &mut [f32], at: usize, v: Lanes<L>) {
     dst[at..at + L].copy_from_slice(&v);
 }
 
 #[inline(always)]
-fn add<const L: usize>(a: Lanes<L>, b: Lanes<L>) -> Lanes<L> {
+pub(super) fn add<const L: usize>(a: Lanes<L>, b: Lanes<L>) -> Lanes<L> {
     std::array::from_fn(|l| a[l] + b[l])
 }
 
 #[inline(always)]
-fn sub<const L: usize>(a: Lanes<L>, b: Lanes<L>) -> Lanes<L> {
+pub(super) fn sub<const L: usize>(a: Lanes<L>, b: Lanes<L>) -> Lanes<L> {
     std::array::from_fn(|l| a[l] - b[l])
 }
 
-/// Writes a transformed 4x4 tile of channels `c..c + L`: position `(i, j)` to
-/// `out[(i * 4 + j) * plane + c..]`.
 #[inline(always)]
-fn store_positions<const L: usize>(
-    out: &mut [f32],
-    plane: usize,
-    c: usize,
-    transformed: [[Lanes<L>; 4]; 4],
-) {
-    for (i, row) in transformed.into_iter().enumerate() {
-        for (j, v) in row.into_iter().enumerate() {
-            store(out, (i * 4 + j) * plane + c, v);
-        }
-    }
+pub(super) fn neg<const L: usize>(a: Lanes<L>) -> Lanes<L> {
+    std::array::from_fn(|l| -a[l])
+}
+
+/// `k * a + b`.
+#[inline(always)]
+pub(super) fn scale_add<const L: usize>(k: f32, a: Lanes<L>, b: Lanes<L>) -> Lanes<L> {
+    std::array::from_fn(|l| k * a[l] + b[l])
 }
 
 /// `max(a + b, 0)`: a bias, then ReLU.
@@ -82,235 +77,105 @@ fn add_relu<const L: usize>(a: Lanes<L>, b: Lanes<L>) -> Lanes<L> {
     std::array::from_fn(|l| (a[l] + b[l]).max(0.0))
 }
 
+/// `v`, through `max(v + bias, 0)` for channels `c..c + L` when `bias_relu` gives the bias
+/// (inference's folded batch norm and ReLU, applied while an output block is in registers
+/// instead of in a pass of their own).
 #[inline(always)]
-fn neg<const L: usize>(a: Lanes<L>) -> Lanes<L> {
-    std::array::from_fn(|l| -a[l])
-}
-
-/// `B^T` applied to four values: `(d0 - d2, d1 + d2, d2 - d1, d1 - d3)`.
-#[inline(always)]
-fn input_1d<const L: usize>([d0, d1, d2, d3]: [Lanes<L>; 4]) -> [Lanes<L>; 4] {
-    [sub(d0, d2), add(d1, d2), sub(d2, d1), sub(d1, d3)]
-}
-
-/// `A^T` applied to four values: `(m0 + m1 + m2, m1 - m2 - m3)`.
-#[inline(always)]
-fn output_1d<const L: usize>([m0, m1, m2, m3]: [Lanes<L>; 4]) -> [Lanes<L>; 2] {
-    [add(add(m0, m1), m2), sub(sub(m1, m2), m3)]
-}
-
-/// `A` applied to two values: `(g0, g0 + g1, g0 - g1, -g1)`.
-#[inline(always)]
-fn output_grad_1d<const L: usize>([g0, g1]: [Lanes<L>; 2]) -> [Lanes<L>; 4] {
-    [g0, add(g0, g1), sub(g0, g1), neg(g1)]
-}
-
-/// Transforms one input tile. `rows[r]` holds the tile's row `r`: its 4 pixels of `cin`
-/// channels, consecutive. Position `k` of the result goes to `out[k * plane..][..cin]`.
-#[inline(always)]
-pub(super) fn input_tile(rows: [&[f32]; 4], cin: usize, out: &mut [f32], plane: usize) {
-    let wide = wide_end(cin);
-    for c in (0..wide).step_by(WIDE_LANES) {
-        input_lanes::<WIDE_LANES>(rows, cin, c, out, plane);
-    }
-    for c in (wide..cin).step_by(LANES) {
-        input_lanes::<LANES>(rows, cin, c, out, plane);
-    }
-}
-
-/// [`input_tile`] for channels `c..c + L`.
-#[inline(always)]
-fn input_lanes<const L: usize>(
-    rows: [&[f32]; 4],
-    cin: usize,
-    c: usize,
-    out: &mut [f32],
-    plane: usize,
-) {
-    let d: [[Lanes<L>; 4]; 4] =
-        std::array::from_fn(|r| std::array::from_fn(|q| load(rows[r], q * cin + c)));
-    // Down the columns, then along the rows.
-    let columns: [[Lanes<L>; 4]; 4] =
-        std::array::from_fn(|q| input_1d([d[0][q], d[1][q], d[2][q], d[3][q]]));
-    let transformed: [[Lanes<L>; 4]; 4] =
-        std::array::from_fn(|i| input_1d(std::array::from_fn(|q| columns[q][i])));
-    store_positions(out, plane, c, transformed);
-}
-
-/// Turns one tile's products (position `k` at `products[k * plane..][..cout]`) into its 2x2
-/// output block: pixel `(i, j)` goes to `pixels[i][j * cout..][..cout]`, through
-/// `max(v + bias, 0)` when `bias_relu` gives the bias (inference's folded batch norm and ReLU,
-/// applied while the block is in registers instead of in a pass of their own).
-#[inline(always)]
-pub(super) fn output_tile(
-    products: &[f32],
-    plane: usize,
-    cout: usize,
-    pixels: [&mut [f32]; 2],
-    bias_relu: Option<&[f32]>,
-) {
-    let [top, bottom] = pixels;
-    let wide = wide_end(cout);
-    for c in (0..wide).step_by(WIDE_LANES) {
-        let pixels = [&mut *top, &mut *bottom];
-        output_lanes::<WIDE_LANES>(products, plane, cout, c, pixels, bias_relu);
-    }
-    for c in (wide..cout).step_by(LANES) {
-        let pixels = [&mut *top, &mut *bottom];
-        output_lanes::<LANES>(products, plane, cout, c, pixels, bias_relu);
-    }
-}
-
-/// [`output_tile`] for channels `c..c + L`.
-#[inline(always)]
-fn output_lanes<const L: usize>(
-    products: &[f32],
-    plane: usize,
-    cout: usize,
-    c: usize,
-    [top, bottom]: [&mut [f32]; 2],
-    bias_relu: Option<&[f32]>,
-) {
-    let m: [[Lanes<L>; 4]; 4] =
-        std::array::from_fn(|i| std::array::from_fn(|j| load(products, (i * 4 + j) * plane + c)));
-    let columns: [[Lanes<L>; 2]; 4] =
-        std::array::from_fn(|j| output_1d([m[0][j], m[1][j], m[2][j], m[3][j]]));
-    let epilogue = |v: Lanes<L>| match bias_relu {
+fn epilogue<const L: usize>(v: Lanes<L>, bias_relu: Option<&[f32]>, c: usize) -> Lanes<L> {
+    match bias_relu {
         Some(bias) => add_relu(v, load(bias, c)),
         None => v,
-    };
-    for (i, dst) in [(0, top), (1, bottom)] {
-        let row = output_1d([columns[0][i], columns[1][i], columns[2][i], columns[3][i]]);
-        store(dst, c, epilogue(row[0]));
-        store(dst, cout + c, epilogue(row[1]));
     }
 }
 
-/// Transforms one 2x2 block of the output gradient (pixel `(i, j)` at `pixels[i][j * cout..]`)
-/// to the transformed domain: position `k` goes to `out[k * plane..][..cout]`.
+/// Entries of the longest column a transform works on: a side of F(4x4, 3x3)'s 6x6 tile. The
+/// shorter algorithm's columns use the first entries only.
+pub(super) const COLUMN: usize = 6;
+
+/// A column (or row) of a tile: `COLUMN` sets of lanes, the first ones used.
+pub(super) type Column<const L: usize> = [Lanes<L>; COLUMN];
+
+/// `values` as the first entries of a column, the rest zero.
 #[inline(always)]
-pub(super) fn output_grad_tile(pixels: [&[f32]; 2], cout: usize, out: &mut [f32], plane: usize) {
-    let wide = wide_end(cout);
-    for c in (0..wide).step_by(WIDE_LANES) {
-        output_grad_lanes::<WIDE_LANES>(pixels, cout, c, out, plane);
-    }
-    for c in (wide..cout).step_by(LANES) {
-        output_grad_lanes::<LANES>(pixels, cout, c, out, plane);
-    }
+pub(super) fn column<const L: usize, const N: usize>(values: [Lanes<L>; N]) -> Column<L> {
+    let mut c = [[0.0; L]; COLUMN];
+    c[..N].copy_from_slice(&values);
+    c
 }
 
-/// [`output_grad_tile`] for channels `c..c + L`.
+/// Floats of the scratch grid a tile's transform keeps between its two sides: a full grid of
+/// columns of [`WIDE_LANES`]. A grid of arrays on the stack instead was cleared (`memset`) or
+/// moved (`memmove`) on every tile, 5-10% of a training step.
+pub(super) const GRID: usize = COLUMN * COLUMN * WIDE_LANES;
+
+/// Writes the first `values.len()` transformed values of channels `c..c + L` as position row
+/// `i` of a tile of that side: position `(i, j)` to `out[(i * side + j) * plane + c..]`.
 #[inline(always)]
-fn output_grad_lanes<const L: usize>(
-    pixels: [&[f32]; 2],
-    cout: usize,
-    c: usize,
+pub(super) fn store_position_row<const L: usize>(
     out: &mut [f32],
     plane: usize,
+    c: usize,
+    i: usize,
+    values: &[Lanes<L>],
 ) {
-    let g: [[Lanes<L>; 2]; 2] =
-        std::array::from_fn(|i| std::array::from_fn(|j| load(pixels[i], j * cout + c)));
-    let columns: [[Lanes<L>; 4]; 2] = std::array::from_fn(|j| output_grad_1d([g[0][j], g[1][j]]));
-    let transformed: [[Lanes<L>; 4]; 4] =
-        std::array::from_fn(|i| output_grad_1d([columns[0][i], columns[1][i]]));
-    store_positions(out, plane, c, transformed);
+    let side = values.len();
+    for (j, &v) in values.iter().enumerate() {
+        store(out, (i * side + j) * plane + c, v);
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::super::{sandwich, INPUT, OUTPUT, OUTPUT_ADJOINT};
-    use super::*;
-
-    /// Channels in the tests: three sets of lanes (on AVX-512, one wide set and one narrow).
-    const C: usize = 3 * LANES;
-    /// Distance between positions in the planes the tests use (three tiles' worth).
-    const PLANE: usize = 3 * C;
-
-    fn values(len: usize, mul: usize) -> Vec<f32> {
-        (0..len).map(|i| ((i * mul) % 17) as f32 - 8.0).collect()
+/// Writes row `i` of an output block, channels `c..c + L`: pixel `(i, j)` to
+/// `dst[i * row_len + j * channels + c..]`, each through [`epilogue`].
+#[inline(always)]
+pub(super) fn store_block_row<const L: usize>(
+    row: &[Lanes<L>],
+    i: usize,
+    channels: usize,
+    c: usize,
+    (dst, row_len): (&mut [f32], usize),
+    bias_relu: Option<&[f32]>,
+) {
+    for (j, &v) in row.iter().enumerate() {
+        store(
+            dst,
+            i * row_len + j * channels + c,
+            epilogue(v, bias_relu, c),
+        );
     }
+}
 
-    /// The 16 positions of tile 1 in planes `PLANE` apart, one vector of `C` after the other.
-    fn tile_one(planes: &[f32]) -> Vec<f32> {
-        (0..16)
-            .flat_map(|k| planes[k * PLANE + C..][..C].to_vec())
-            .collect()
+/// `count` sets of lanes `stride` apart from `src[at]`, as the first entries of a column.
+#[inline(always)]
+pub(super) fn load_strided<const L: usize>(
+    src: &[f32],
+    at: usize,
+    stride: usize,
+    count: usize,
+) -> Column<L> {
+    // A loop over a zeroed array, not `std::array::from_fn`, which was left uninlined.
+    let mut v = [[0.0; L]; COLUMN];
+    for (k, v) in v.iter_mut().take(count).enumerate() {
+        *v = load(src, at + k * stride);
     }
+    v
+}
 
-    #[test]
-    fn the_input_transform_matches_the_matrix() {
-        let patch = values(16 * C, 7);
-        let rows = std::array::from_fn(|r| &patch[r * 4 * C..][..4 * C]);
-        let mut planes = vec![0.0; 16 * PLANE];
-        input_tile(rows, C, &mut planes[C..], PLANE);
-        let (mut want, mut tmp) = (vec![0.0; 16 * C], vec![0.0; 16 * C]);
-        sandwich(&INPUT, (&patch, C), (&mut want, C), &mut tmp, C);
-        assert_eq!(tile_one(&planes), want);
+/// Stores `values` as column `q` of a grid of `columns` columns of `L` lanes: entry `(i, q)`
+/// at `grid[(i * columns + q) * L..]`.
+#[inline(always)]
+pub(super) fn store_grid_column<const L: usize>(
+    grid: &mut [f32],
+    columns: usize,
+    q: usize,
+    values: &[Lanes<L>],
+) {
+    for (i, &v) in values.iter().enumerate() {
+        store(grid, (i * columns + q) * L, v);
     }
+}
 
-    #[test]
-    fn the_output_transform_matches_the_matrix() {
-        let planes = values(16 * PLANE, 5);
-        let (mut top, mut bottom) = (vec![0.0; 2 * C], vec![0.0; 2 * C]);
-        output_tile(&planes[C..], PLANE, C, [&mut top, &mut bottom], None);
-        let (mut want, mut tmp) = (vec![0.0; 4 * C], vec![0.0; 8 * C]);
-        let products = tile_one(&planes);
-        sandwich(&OUTPUT, (&products, C), (&mut want, C), &mut tmp, C);
-        assert_eq!([top, bottom].concat(), want);
-    }
-
-    #[test]
-    fn the_output_gradient_transform_matches_the_matrix() {
-        let block = values(4 * C, 3);
-        let pixels = [&block[..2 * C], &block[2 * C..]];
-        let mut planes = vec![0.0; 16 * PLANE];
-        output_grad_tile(pixels, C, &mut planes[C..], PLANE);
-        let (mut want, mut tmp) = (vec![0.0; 16 * C], vec![0.0; 8 * C]);
-        sandwich(&OUTPUT_ADJOINT, (&block, C), (&mut want, C), &mut tmp, C);
-        assert_eq!(tile_one(&planes), want);
-    }
-
-    /// The wide kernels run on every processor (plain Rust; one register a set only on
-    /// AVX-512), so they are checked here whatever this machine has: channels 0..16 wide and
-    /// 16..24 narrow against all three sets narrow.
-    #[test]
-    fn sixteen_lanes_compute_what_eight_do() {
-        let patch = values(16 * C, 7);
-        let rows = std::array::from_fn(|r| &patch[r * 4 * C..][..4 * C]);
-        let (mut mixed, mut narrow) = (vec![0.0; 16 * PLANE], vec![0.0; 16 * PLANE]);
-        input_lanes::<WIDE_LANES>(rows, C, 0, &mut mixed, PLANE);
-        input_lanes::<LANES>(rows, C, WIDE_LANES, &mut mixed, PLANE);
-        for c in (0..C).step_by(LANES) {
-            input_lanes::<LANES>(rows, C, c, &mut narrow, PLANE);
-        }
-        assert_eq!(mixed, narrow, "input transform");
-
-        let planes = values(16 * PLANE, 5);
-        let bias = values(C, 3);
-        let mut mixed = (vec![0.0; 2 * C], vec![0.0; 2 * C]);
-        let mut narrow = mixed.clone();
-        for (c, wide) in [(0, true), (WIDE_LANES, false)] {
-            let pixels = [&mut mixed.0[..], &mut mixed.1[..]];
-            if wide {
-                output_lanes::<WIDE_LANES>(&planes, PLANE, C, c, pixels, Some(&bias));
-            } else {
-                output_lanes::<LANES>(&planes, PLANE, C, c, pixels, Some(&bias));
-            }
-        }
-        for c in (0..C).step_by(LANES) {
-            let pixels = [&mut narrow.0[..], &mut narrow.1[..]];
-            output_lanes::<LANES>(&planes, PLANE, C, c, pixels, Some(&bias));
-        }
-        assert_eq!(mixed, narrow, "output transform");
-
-        let block = values(4 * C, 3);
-        let pixels = [&block[..2 * C], &block[2 * C..]];
-        let (mut mixed, mut narrow) = (vec![0.0; 16 * PLANE], vec![0.0; 16 * PLANE]);
-        output_grad_lanes::<WIDE_LANES>(pixels, C, 0, &mut mixed, PLANE);
-        output_grad_lanes::<LANES>(pixels, C, WIDE_LANES, &mut mixed, PLANE);
-        for c in (0..C).step_by(LANES) {
-            output_grad_lanes::<LANES>(pixels, C, c, &mut narrow, PLANE);
-        }
-        assert_eq!(mixed, narrow, "output gradient transform");
-    }
+/// Row `i` of the grid [`store_grid_column`] fills, as the first `columns` entries of a column.
+#[inline(always)]
+pub(super) fn load_grid_row<const L: usize>(grid: &[f32], columns: usize, i: usize) -> Column<L> {
+    load_strided(grid, i * columns * L, L, columns)
 }
