@@ -1,5 +1,5 @@
 //! Batch normalisation fused with ReLU, over the channels of `[rows, channels]` buffers (NHWC
-//! pixels or dense features alike). Each pass runs under [`vectorized`]: its loops over the
+//! pixels or dense features alike). Each pass runs under `simd::vectorized`: its loops over the
 //! channels, with every slice cut to the channel count so that no index needs a bounds check,
 //! compile to AVX-512 or AVX2 where the processor has it.
 
