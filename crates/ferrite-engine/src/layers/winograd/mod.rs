@@ -334,9 +334,6 @@ fn rows_per_chunk<T: Tiling>(s: &ConvShape) -> usize {
     (CHUNK_BUDGET / per_tile_row).clamp(1, rows.max(1))
 }
 
-/// Rows of a tile at the most (F(4x4, 3x3)'s).
-const MAX_TILE: usize = 6;
-
 /// Where a tile's row of input pixels comes from.
 #[derive(Clone, Copy)]
 enum PatchRow {
@@ -372,7 +369,7 @@ fn transform_input<T: Tiling>(
                 let (img, ty, tx) = (row / per_row, row % per_row, tile % per_row);
                 let left = (block * tx).wrapping_sub(1);
                 let inside_columns = tx > 0 && tx + 1 < per_row;
-                let mut sources = [PatchRow::Outside; MAX_TILE];
+                let mut sources = [PatchRow::Outside; COLUMN];
                 for (r, source) in sources[..T::TILE].iter_mut().enumerate() {
                     let y = (block * ty + r).wrapping_sub(1);
                     *source = match (y < s.side, inside_columns) {
@@ -396,7 +393,7 @@ fn transform_input<T: Tiling>(
                         }
                     }
                 }
-                let patch: [&[f32]; MAX_TILE] = std::array::from_fn(|r| match sources[r] {
+                let patch: [&[f32]; COLUMN] = std::array::from_fn(|r| match sources[r] {
                     PatchRow::Input(at) => &x[at..at + row_len],
                     PatchRow::Outside => &zeros[..],
                     PatchRow::Padded => &padded[r * row_len..][..row_len],
