@@ -153,9 +153,9 @@ impl Recipe {
             args.push(format!("--init {init}"));
         }
         if let Some(d) = &self.distill {
+            args.extend(d.teachers.iter().map(|t| format!("--teacher {}", t.to_arg())));
             args.push(format!(
-                "--teacher {} --temperature {} --distill-weight {}",
-                d.teacher.to_arg(),
+                "--temperature {} --distill-weight {}",
                 short_float(d.temperature),
                 short_float(d.weight)
             ));
@@ -176,11 +176,14 @@ impl Recipe {
 
 /// Knowledge distillation: the student learns the teacher's softened probabilities (on the same
 /// augmented faces) beside the labels: loss = (1 - weight) x hard + weight x soft, where soft is
-/// `T^2 KL(softmax(teacher / T) || softmax(student / T))`.
+/// `T^2 KL(softmax(teacher / T) || softmax(student / T))`. The teacher may be an ensemble: its
+/// log-probabilities are then the mean of its members'.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Distillation {
-    /// The teacher: a shipped model's name or a model folder.
-    pub teacher: ModelSource,
+    /// The teacher's members (one, or an ensemble): shipped models' names or model folders.
+    /// Cards before ensembles hold one, as `teacher`.
+    #[serde(alias = "teacher", deserialize_with = "one_or_more")]
+    pub teachers: Vec<ModelSource>,
     /// The softmax temperature `T` of the soft targets.
     pub temperature: f32,
     /// The soft loss's share of the total, in [0, 1].
@@ -225,9 +228,28 @@ impl std::str::FromStr for TeacherTargets {
     }
 }
 
+/// A list of teachers, or the one teacher of cards before ensembles.
+fn one_or_more<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<ModelSource>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMore {
+        One(ModelSource),
+        More(Vec<ModelSource>),
+    }
+    Ok(match OneOrMore::deserialize(deserializer)? {
+        OneOrMore::One(teacher) => vec![teacher],
+        OneOrMore::More(teachers) => teachers,
+    })
+}
+
 impl Distillation {
-    /// Checks the temperature and the weight.
+    /// Checks that there is a teacher, the temperature and the weight.
     pub fn validate(&self) -> Result<(), String> {
+        if self.teachers.is_empty() {
+            return Err("distillation needs a --teacher".to_string());
+        }
         if !(self.temperature > 0.0 && self.temperature <= 100.0) {
             return Err(format!(
                 "--temperature {} is out of range (0, 100]",
@@ -390,6 +412,7 @@ fn version_1_augment_preset(augment: &serde_json::Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ShippedModel;
 
     fn version_1_leg_json(seed: u64, started_from: serde_json::Value) -> serde_json::Value {
         serde_json::json!({
@@ -440,5 +463,49 @@ mod tests {
     #[test]
     fn an_untrained_version_1_card_has_no_legs() {
         assert!(from_version_1(&serde_json::Value::Null).legs.is_empty());
+    }
+
+    #[test]
+    fn a_card_with_one_teacher_reads_as_an_ensemble_of_one() {
+        let before_ensembles = serde_json::json!({
+            "teacher": "accurate", "temperature": 4.0, "weight": 0.7, "targets": "clean"
+        });
+        let distill: Distillation = serde_json::from_value(before_ensembles).unwrap();
+        assert_eq!(distill.teachers, vec![ModelSource::Shipped(ShippedModel::Accurate)]);
+        let ensemble = Distillation {
+            teachers: vec![
+                ModelSource::Shipped(ShippedModel::Accurate),
+                ModelSource::Dir("runs/wide".into()),
+            ],
+            ..distill
+        };
+        let json = serde_json::to_value(&ensemble).unwrap();
+        assert_eq!(json["teachers"], serde_json::json!(["accurate", "runs/wide"]));
+        assert_eq!(serde_json::from_value::<Distillation>(json).unwrap(), ensemble);
+    }
+
+    #[test]
+    fn an_ensemble_teacher_is_one_teacher_option_per_member() {
+        let leg_json = version_1_leg_json(43, serde_json::Value::Null);
+        let recipe = Recipe {
+            distill: Some(Distillation {
+                teachers: vec![
+                    ModelSource::Shipped(ShippedModel::Accurate),
+                    ModelSource::Dir("runs/wide".into()),
+                ],
+                temperature: 4.0,
+                weight: 0.7,
+                targets: TeacherTargets::Online,
+            }),
+            ..from_version_1(&leg_json).legs[0].recipe.clone()
+        };
+        assert!(recipe
+            .command_line(Engine::Ferrite, TrainDevice::Cpu)
+            .contains("--teacher accurate --teacher runs/wide --temperature 4"));
+        let none = Distillation {
+            teachers: Vec::new(),
+            ..recipe.distill.unwrap()
+        };
+        assert!(none.validate().unwrap_err().contains("--teacher"));
     }
 }

@@ -176,7 +176,7 @@ mod tests {
         let config = TrainConfig {
             mixup: 0.2,
             distill: Some(Distillation {
-                teacher: ModelSource::Dir("teacher".into()),
+                teachers: vec![ModelSource::Dir("teacher".into())],
                 temperature: 4.0,
                 weight: 0.7,
                 targets: TeacherTargets::Clean,

@@ -4,8 +4,8 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use ferrite_data::{Dataset, FaceView, Tta, FACE_SIZE, NUM_CLASSES};
-use ferrite_engine::Network;
+use ferrite_data::{Dataset, FaceView, Sample, Tta, FACE_SIZE, NUM_CLASSES};
+use ferrite_engine::{InferenceNet, Network};
 use ferrite_model::{Distillation, TeacherTargets};
 
 use crate::batches::cut_windows;
@@ -17,46 +17,55 @@ const CLEAN_CHUNK: usize = 256;
 
 /// Where a distilled run's soft targets come from.
 pub(crate) enum Teacher {
-    /// The teacher's network, run on every augmented batch.
-    Online(Network),
-    /// The teacher's logits for every training face (a row of 7 per face, in sample order).
+    /// The teacher's members, each prepared for inference once (batch norm folded, Winograd
+    /// weights transformed, activation buffers kept), run on every augmented batch.
+    Online(Vec<InferenceNet>),
+    /// The teacher's log-probabilities for every training face (a row of 7 per face, in sample
+    /// order).
     Clean(Vec<f32>),
 }
 
 impl Teacher {
-    /// Loads the teacher of `distill`; for clean targets, runs it once over `train`.
+    /// Loads the teacher of `distill` (each member of an ensemble); for clean targets, runs it
+    /// once over `train`.
     pub(crate) fn load(distill: &Distillation, train: &Dataset) -> Result<Teacher, TrainError> {
-        let source = &distill.teacher;
-        let bundle = source
-            .load()
-            .map_err(|e| TrainError::Config(format!("teacher: {e}")))?;
-        let net = Network::from_safetensors(&bundle.card.arch, &bundle.weights)
-            .map_err(|e| TrainError::Config(format!("teacher {source}: {e}")))?;
+        let mut members = Vec::with_capacity(distill.teachers.len());
+        let mut names = Vec::with_capacity(distill.teachers.len());
+        for source in &distill.teachers {
+            let bundle = source
+                .load()
+                .map_err(|e| TrainError::Config(format!("teacher: {e}")))?;
+            let net = Network::from_safetensors(&bundle.card.arch, &bundle.weights)
+                .map_err(|e| TrainError::Config(format!("teacher {source}: {e}")))?;
+            names.push(format!("{source} ({})", bundle.card.arch.name));
+            members.push(InferenceNet::new(&net));
+        }
+        let teacher = match names.as_slice() {
+            [one] => one.clone(),
+            more => format!("the ensemble of {}", more.join(", ")),
+        };
         println!(
-            "distilling from {source} ({}, temperature {}, soft-loss weight {}, {} targets)",
-            bundle.card.arch.name,
+            "distilling from {teacher} (temperature {}, soft-loss weight {}, {} targets)",
             distill.temperature,
             distill.weight,
             distill.targets.name()
         );
         Ok(match distill.targets {
-            TeacherTargets::Online => Teacher::Online(net),
-            TeacherTargets::Clean => Teacher::Clean(clean_logits(&net, train)),
+            TeacherTargets::Online => Teacher::Online(members),
+            TeacherTargets::Clean => Teacher::Clean(clean_targets(&members, train)),
         })
     }
 
-    /// The teacher's logits for a step: `faces` holds the augmented faces (48x48) of the
-    /// training samples `batch`; a teacher trained on crops reads their centre windows.
+    /// The teacher's log-probabilities for a step: `faces` holds the augmented faces (48x48)
+    /// of the training samples `batch`; a member trained on crops reads their centre windows.
     pub(crate) fn logits(&self, faces: &[f32], batch: &[usize]) -> Vec<f32> {
         match self {
-            Teacher::Online(net) => {
-                let side = net.arch.input_size;
-                if side == FACE_SIZE {
-                    net.forward_infer(faces, batch.len())
-                } else {
-                    let windows = vec![FaceView::centre(side); batch.len()];
-                    net.forward_infer(&cut_windows(faces, &windows, side), batch.len())
-                }
+            Teacher::Online(members) => {
+                let per_member: Vec<Vec<f32>> = members
+                    .iter()
+                    .map(|net| member_logits(net, faces, batch.len()))
+                    .collect();
+                mean_log_probabilities(&per_member)
             }
             Teacher::Clean(all) => batch
                 .iter()
@@ -67,8 +76,42 @@ impl Teacher {
     }
 }
 
-/// The teacher's logits for every face of `set`, averaged with those of its mirror image.
-fn clean_logits(net: &Network, set: &Dataset) -> Vec<f32> {
+/// One member's logits for `n` augmented 48x48 faces, read through its own window.
+fn member_logits(net: &InferenceNet, faces: &[f32], n: usize) -> Vec<f32> {
+    let side = net.input_size();
+    if side == FACE_SIZE {
+        net.logits(faces, n)
+    } else {
+        let windows = vec![FaceView::centre(side); n];
+        net.logits(&cut_windows(faces, &windows, side), n)
+    }
+}
+
+/// The ensemble's log-probabilities: for each face, the mean over members of
+/// `log_softmax(logits)` (rows of 7). The soft targets `softmax(mean / T)` are then the
+/// members' geometric mean at temperature `T`; for one member they are its own softened
+/// probabilities, as from its logits.
+fn mean_log_probabilities(per_member: &[Vec<f32>]) -> Vec<f32> {
+    let mut mean = vec![0.0f32; per_member.first().map_or(0, Vec::len)];
+    let share = 1.0 / per_member.len() as f32;
+    for logits in per_member {
+        for (sum, row) in mean
+            .chunks_exact_mut(NUM_CLASSES)
+            .zip(logits.chunks_exact(NUM_CLASSES))
+        {
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let log_total = row.iter().map(|z| (z - max).exp()).sum::<f32>().ln() + max;
+            for (s, z) in sum.iter_mut().zip(row) {
+                *s += share * (z - log_total);
+            }
+        }
+    }
+    mean
+}
+
+/// The teacher's log-probabilities for every face of `set`: each member's logits averaged
+/// over the face and its mirror image, then the members' log-probabilities averaged.
+fn clean_targets(members: &[InferenceNet], set: &Dataset) -> Vec<f32> {
     let bar = ProgressBar::new(set.samples.len() as u64);
     bar.set_style(
         ProgressStyle::with_template(
@@ -79,19 +122,13 @@ fn clean_logits(net: &Network, set: &Dataset) -> Vec<f32> {
     );
     let started = std::time::Instant::now();
     let mut out = Vec::with_capacity(set.samples.len() * NUM_CLASSES);
-    let side = net.arch.input_size;
-    let views = Tta::Flip.views(side);
     for chunk in set.samples.chunks(CLEAN_CHUNK) {
         let n = chunk.len();
-        let mut input = vec![0.0f32; views.len() * n * side * side];
-        for (view, part) in views.iter().zip(input.chunks_exact_mut(n * side * side)) {
-            for (sample, face) in chunk.iter().zip(part.chunks_exact_mut(side * side)) {
-                view.write_input(&sample.pixels, side, face);
-            }
-        }
-        let logits = net.forward_infer(&input, views.len() * n);
-        let (a, b) = logits.split_at(n * NUM_CLASSES);
-        out.extend(a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)));
+        let per_member: Vec<Vec<f32>> = members
+            .iter()
+            .map(|net| mirrored_mean_logits(net, chunk, n))
+            .collect();
+        out.extend(mean_log_probabilities(&per_member));
         bar.inc(n as u64);
         if let Some((done, len, elapsed, left)) = tenth_crossed(&bar, n as u64) {
             println!(
@@ -107,4 +144,65 @@ fn clean_logits(net: &Network, set: &Dataset) -> Vec<f32> {
         started.elapsed().as_secs_f64()
     );
     out
+}
+
+/// One member's logits for the `n` faces of `chunk`, averaged with those of their mirrors.
+fn mirrored_mean_logits(net: &InferenceNet, chunk: &[Sample], n: usize) -> Vec<f32> {
+    let side = net.input_size();
+    let views = Tta::Flip.views(side);
+    let mut input = vec![0.0f32; views.len() * n * side * side];
+    for (view, part) in views.iter().zip(input.chunks_exact_mut(n * side * side)) {
+        for (sample, face) in chunk.iter().zip(part.chunks_exact_mut(side * side)) {
+            view.write_input(&sample.pixels, side, face);
+        }
+    }
+    let logits = net.logits(&input, views.len() * n);
+    let (a, b) = logits.split_at(n * NUM_CLASSES);
+    a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn softened(logits: &[f32], temperature: f32) -> Vec<f32> {
+        let scaled: Vec<f32> = logits.iter().map(|z| z / temperature).collect();
+        let max = scaled.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let total: f32 = scaled.iter().map(|z| (z - max).exp()).sum();
+        scaled.iter().map(|z| (z - max).exp() / total).collect()
+    }
+
+    fn assert_close(a: &[f32], b: &[f32]) {
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() < 1e-6, "{a:?} against {b:?}");
+        }
+    }
+
+    #[test]
+    fn one_member_or_two_copies_of_it_soften_to_its_own_targets() {
+        let logits = vec![2.0, -1.0, 0.5, 7.0, 0.0, -3.0, 1.5];
+        for members in [vec![logits.clone()], vec![logits.clone(), logits.clone()]] {
+            let mean = mean_log_probabilities(&members);
+            for temperature in [1.0, 4.0] {
+                assert_close(
+                    &softened(&mean, temperature),
+                    &softened(&logits, temperature),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_ensemble_is_the_geometric_mean_of_its_members_probabilities() {
+        let a = vec![3.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let b = vec![0.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0];
+        let (pa, pb) = (softened(&a, 1.0), softened(&b, 1.0));
+        let geometric: Vec<f32> = pa.iter().zip(&pb).map(|(x, y)| (x * y).sqrt()).collect();
+        let total: f32 = geometric.iter().sum();
+        let expected: Vec<f32> = geometric.iter().map(|g| g / total).collect();
+        let mean = mean_log_probabilities(&[a, b]);
+        assert_close(&softened(&mean, 1.0), &expected);
+        // The two members' favourites tie, above every other class.
+        assert!((mean[0] - mean[3]).abs() < 1e-6 && mean[0] > mean[1]);
+    }
 }

@@ -529,31 +529,46 @@ fn learns_on_crops(engine: Engine) {
 }
 
 #[test]
-fn a_whole_face_student_learns_from_a_teacher_trained_on_crops() {
+fn a_whole_face_student_learns_from_an_ensemble_with_a_member_trained_on_crops() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let data = tempfile::tempdir().unwrap();
     synthetic_dataset(data.path(), 24);
-    let teacher = tempfile::tempdir().unwrap();
+    let on_crops = tempfile::tempdir().unwrap();
     let mut config = learning_config(Engine::Ferrite);
     config.arch = config.arch.with_input_size(40);
-    run_to_end(data.path(), teacher.path(), &config, false).unwrap();
-    for targets in [TeacherTargets::Online, TeacherTargets::Clean] {
-        let student = tempfile::tempdir().unwrap();
-        let student_config = TrainConfig {
-            distill: Some(ferrite_model::Distillation {
-                teacher: ModelSource::Dir(teacher.path().to_path_buf()),
+    run_to_end(data.path(), on_crops.path(), &config, false).unwrap();
+    let whole = tempfile::tempdir().unwrap();
+    run_to_end(data.path(), whole.path(), &learning_config(Engine::Ferrite), false).unwrap();
+    // The crop teacher alone, and the ensemble of it and the whole-face teacher (each member
+    // reading its own window of the augmented faces), on both kinds of soft target.
+    let crop_teacher = ModelSource::Dir(on_crops.path().to_path_buf());
+    let ensemble = vec![
+        crop_teacher.clone(),
+        ModelSource::Dir(whole.path().to_path_buf()),
+    ];
+    for teachers in [vec![crop_teacher], ensemble] {
+        for targets in [TeacherTargets::Online, TeacherTargets::Clean] {
+            let student = tempfile::tempdir().unwrap();
+            let distill = ferrite_model::Distillation {
+                teachers: teachers.clone(),
                 temperature: 1.0,
                 weight: 1.0,
                 targets,
-            }),
-            epochs: 12,
-            ..learning_config(Engine::Ferrite)
-        };
-        let (acc, _) = run_to_end(data.path(), student.path(), &student_config, false)
-            .unwrap()
-            .best
-            .unwrap();
-        assert!(acc > 0.8, "{targets:?}: student {acc}");
+            };
+            let student_config = TrainConfig {
+                distill: Some(distill.clone()),
+                epochs: 12,
+                ..learning_config(Engine::Ferrite)
+            };
+            let (acc, _) = run_to_end(data.path(), student.path(), &student_config, false)
+                .unwrap()
+                .best
+                .unwrap();
+            let members = teachers.len();
+            assert!(acc > 0.8, "{members} teachers, {targets:?}: student {acc}");
+            let card = ModelBundle::read_card(student.path()).unwrap();
+            assert_eq!(card.training.legs[0].recipe.distill, Some(distill));
+        }
     }
 }
 
@@ -576,7 +591,7 @@ fn a_student_learns_from_its_teacher_alone() {
     for targets in [TeacherTargets::Online, TeacherTargets::Clean] {
         let student = tempfile::tempdir().unwrap();
         let distill = ferrite_model::Distillation {
-            teacher: ModelSource::Dir(teacher.path().to_path_buf()),
+            teachers: vec![ModelSource::Dir(teacher.path().to_path_buf())],
             temperature: 1.0,
             weight: 1.0,
             targets,

@@ -133,9 +133,10 @@ pub struct TrainOptions {
     init: Option<ModelSource>,
     /// Distil from this model (a shipped model's name or a folder): the network learns the
     /// teacher's softened probabilities on the same augmented faces beside the labels (gemm
-    /// engine only).
+    /// engine only). Given more than once, the teacher is the ensemble of those models (their
+    /// log-probabilities averaged; each model reads the window it was trained on).
     #[arg(long, value_name = "NAME|DIR")]
-    teacher: Option<ModelSource>,
+    teacher: Vec<ModelSource>,
     /// Softmax temperature of the teacher's soft targets.
     #[arg(long, default_value_t = 4.0, requires = "teacher")]
     temperature: f32,
@@ -195,8 +196,8 @@ impl TrainOptions {
             limit: args.limit,
             time_limit: args.time_limit,
             init: args.init,
-            distill: args.teacher.map(|teacher| Distillation {
-                teacher,
+            distill: (!args.teacher.is_empty()).then_some(Distillation {
+                teachers: args.teacher,
                 temperature: args.temperature,
                 weight: args.distill_weight,
                 targets: args.teacher_targets,
