@@ -89,6 +89,58 @@ fn quick_train_then_eval_json_has_the_documented_fields() {
     assert_eq!(report["confusion"].as_array().unwrap().len(), 7);
     assert!(report["per_class"]["happy"]["support"].as_u64().unwrap() == 2);
 
+    // The ensemble of the model and itself classifies as the model does; an ensemble is
+    // reported as one, and never recorded in a card.
+    let dir = model.path().to_str().unwrap();
+    let json_with = |extra: &[&str]| {
+        let mut args = vec!["eval", "--model", dir, "--data"];
+        args.extend([data.path().to_str().unwrap(), "--split", "private-test"]);
+        args.extend(["--uncalibrated", "--format", "json"]);
+        args.extend(extra);
+        let out = ferrite(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let alone = json_with(&[]);
+    let with_itself = json_with(&["--with", dir]);
+    assert_eq!(alone["confusion"], with_itself["confusion"]);
+    let out = ferrite(&[
+        "eval",
+        "--model",
+        dir,
+        "--with",
+        "fast",
+        "--data",
+        data.path().to_str().unwrap(),
+        "--split",
+        "private-test",
+        "--plot",
+        model.path().join("ensemble.png").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("the ensemble of model "), "{stdout}");
+    assert!(
+        stdout.contains("+ fast (shipped, embedded in the binary) (fast)"),
+        "{stdout}"
+    );
+    let out = ferrite(&[
+        "eval",
+        "--model",
+        dir,
+        "--with",
+        dir,
+        "--data",
+        data.path().to_str().unwrap(),
+        "--save-to-card",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("ensemble"),
+        "{}",
+        text(&out.stderr)
+    );
+
     let plot = model.path().join("cm.png");
     let out = ferrite(&[
         "eval",

@@ -1,6 +1,6 @@
 //! Face classification with the engine: probabilities for 48x48 faces, read through the
 //! network's input window, optionally averaged over several views of each face (test-time
-//! augmentation, [`Tta`]).
+//! augmentation, [`Tta`]); and how an ensemble of networks combines its members' outputs.
 
 use rayon::prelude::*;
 
@@ -63,6 +63,53 @@ impl InferenceNet {
     }
 }
 
+/// The log-probabilities of an ensemble: for each row of 7 logits (one row per face, rows in
+/// the same order for every member), the mean over members of `log_softmax(row)`. Its
+/// softmax is the members' geometric mean, renormalised (at a temperature `T`, the softmax of
+/// it divided by `T` is the geometric mean of the members' probabilities at `T`); for one
+/// member it is that member's log-probabilities. Log-probabilities are logits too, so members
+/// may be given either.
+pub fn ensemble_log_probabilities(per_member: &[Vec<f32>]) -> Vec<f32> {
+    let mut mean = vec![0.0f32; per_member.first().map_or(0, Vec::len)];
+    let share = 1.0 / per_member.len() as f32;
+    for logits in per_member {
+        assert_eq!(
+            logits.len(),
+            mean.len(),
+            "one row per face from every member"
+        );
+        for (sum, row) in mean
+            .chunks_exact_mut(NUM_CLASSES)
+            .zip(logits.chunks_exact(NUM_CLASSES))
+        {
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let log_total = row.iter().map(|z| (z - max).exp()).sum::<f32>().ln() + max;
+            for (s, z) in sum.iter_mut().zip(row) {
+                *s += share * (z - log_total);
+            }
+        }
+    }
+    mean
+}
+
+/// The probabilities of an ensemble from each member's probabilities for the same faces: their
+/// geometric mean, renormalised ([`ensemble_log_probabilities`]).
+pub fn ensemble_probabilities(per_member: &[Vec<[f32; NUM_CLASSES]>]) -> Vec<[f32; NUM_CLASSES]> {
+    let logs: Vec<Vec<f32>> = per_member
+        .iter()
+        .map(|member| member.iter().flatten().map(|p| p.max(1e-30).ln()).collect())
+        .collect();
+    let mut mean = ensemble_log_probabilities(&logs);
+    mean.chunks_mut(NUM_CLASSES).for_each(softmax);
+    mean.chunks_exact(NUM_CLASSES)
+        .map(|row| {
+            let mut p = [0.0; NUM_CLASSES];
+            p.copy_from_slice(row);
+            p
+        })
+        .collect()
+}
+
 impl Network {
     /// Class probabilities (label order) for each face (`FACE_PIXELS` bytes), inference mode
     /// (through an [`InferenceNet`] prepared for this call; keep one to classify often).
@@ -86,6 +133,50 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    fn softened(logits: &[f32], temperature: f32) -> Vec<f32> {
+        let mut row: Vec<f32> = logits.iter().map(|z| z / temperature).collect();
+        softmax(&mut row);
+        row
+    }
+
+    fn assert_close(a: &[f32], b: &[f32]) {
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() < 1e-6, "{a:?} against {b:?}");
+        }
+    }
+
+    #[test]
+    fn one_member_or_two_copies_of_it_soften_to_its_own_probabilities() {
+        let logits = vec![2.0, -1.0, 0.5, 7.0, 0.0, -3.0, 1.5];
+        for members in [vec![logits.clone()], vec![logits.clone(), logits.clone()]] {
+            let mean = ensemble_log_probabilities(&members);
+            for temperature in [1.0, 4.0] {
+                assert_close(
+                    &softened(&mean, temperature),
+                    &softened(&logits, temperature),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_ensemble_is_the_geometric_mean_of_its_members_probabilities() {
+        let a = vec![3.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let b = vec![0.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0];
+        let (pa, pb) = (softened(&a, 1.0), softened(&b, 1.0));
+        let geometric: Vec<f32> = pa.iter().zip(&pb).map(|(x, y)| (x * y).sqrt()).collect();
+        let total: f32 = geometric.iter().sum();
+        let expected: Vec<f32> = geometric.iter().map(|g| g / total).collect();
+        let mean = ensemble_log_probabilities(&[a, b]);
+        assert_close(&softened(&mean, 1.0), &expected);
+        // The two members' favourites tie, above every other class.
+        assert!((mean[0] - mean[3]).abs() < 1e-6 && mean[0] > mean[1]);
+        // From the members' probabilities, the same.
+        let rows = |p: &[f32]| vec![<[f32; NUM_CLASSES]>::try_from(p).unwrap()];
+        let from_probabilities = ensemble_probabilities(&[rows(&pa), rows(&pb)]);
+        assert_close(&from_probabilities[0], &expected);
     }
 
     #[test]

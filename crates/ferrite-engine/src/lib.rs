@@ -20,6 +20,7 @@ mod worker;
 
 pub use adam::Adam;
 pub use average::WeightAverage;
+pub use classify::{ensemble_log_probabilities, ensemble_probabilities};
 pub use inference::InferenceNet;
 pub use loss::{distillation_loss, softmax_cross_entropy};
 pub use matmul::{matmul, Operand};

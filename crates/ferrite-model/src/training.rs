@@ -153,7 +153,11 @@ impl Recipe {
             args.push(format!("--init {init}"));
         }
         if let Some(d) = &self.distill {
-            args.extend(d.teachers.iter().map(|t| format!("--teacher {}", t.to_arg())));
+            args.extend(
+                d.teachers
+                    .iter()
+                    .map(|t| format!("--teacher {}", t.to_arg())),
+            );
             args.push(format!(
                 "--temperature {} --distill-weight {}",
                 short_float(d.temperature),
@@ -471,7 +475,10 @@ mod tests {
             "teacher": "accurate", "temperature": 4.0, "weight": 0.7, "targets": "clean"
         });
         let distill: Distillation = serde_json::from_value(before_ensembles).unwrap();
-        assert_eq!(distill.teachers, vec![ModelSource::Shipped(ShippedModel::Accurate)]);
+        assert_eq!(
+            distill.teachers,
+            vec![ModelSource::Shipped(ShippedModel::Accurate)]
+        );
         let ensemble = Distillation {
             teachers: vec![
                 ModelSource::Shipped(ShippedModel::Accurate),
@@ -480,8 +487,14 @@ mod tests {
             ..distill
         };
         let json = serde_json::to_value(&ensemble).unwrap();
-        assert_eq!(json["teachers"], serde_json::json!(["accurate", "runs/wide"]));
-        assert_eq!(serde_json::from_value::<Distillation>(json).unwrap(), ensemble);
+        assert_eq!(
+            json["teachers"],
+            serde_json::json!(["accurate", "runs/wide"])
+        );
+        assert_eq!(
+            serde_json::from_value::<Distillation>(json).unwrap(),
+            ensemble
+        );
     }
 
     #[test]

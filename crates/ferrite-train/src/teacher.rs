@@ -5,7 +5,7 @@
 use indicatif::{ProgressBar, ProgressStyle};
 
 use ferrite_data::{Dataset, FaceView, Sample, Tta, FACE_SIZE, NUM_CLASSES};
-use ferrite_engine::{InferenceNet, Network};
+use ferrite_engine::{ensemble_log_probabilities, InferenceNet, Network};
 use ferrite_model::{Distillation, TeacherTargets};
 
 use crate::batches::cut_windows;
@@ -65,7 +65,7 @@ impl Teacher {
                     .iter()
                     .map(|net| member_logits(net, faces, batch.len()))
                     .collect();
-                mean_log_probabilities(&per_member)
+                ensemble_log_probabilities(&per_member)
             }
             Teacher::Clean(all) => batch
                 .iter()
@@ -87,28 +87,6 @@ fn member_logits(net: &InferenceNet, faces: &[f32], n: usize) -> Vec<f32> {
     }
 }
 
-/// The ensemble's log-probabilities: for each face, the mean over members of
-/// `log_softmax(logits)` (rows of 7). The soft targets `softmax(mean / T)` are then the
-/// members' geometric mean at temperature `T`; for one member they are its own softened
-/// probabilities, as from its logits.
-fn mean_log_probabilities(per_member: &[Vec<f32>]) -> Vec<f32> {
-    let mut mean = vec![0.0f32; per_member.first().map_or(0, Vec::len)];
-    let share = 1.0 / per_member.len() as f32;
-    for logits in per_member {
-        for (sum, row) in mean
-            .chunks_exact_mut(NUM_CLASSES)
-            .zip(logits.chunks_exact(NUM_CLASSES))
-        {
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let log_total = row.iter().map(|z| (z - max).exp()).sum::<f32>().ln() + max;
-            for (s, z) in sum.iter_mut().zip(row) {
-                *s += share * (z - log_total);
-            }
-        }
-    }
-    mean
-}
-
 /// The teacher's log-probabilities for every face of `set`: each member's logits averaged
 /// over the face and its mirror image, then the members' log-probabilities averaged.
 fn clean_targets(members: &[InferenceNet], set: &Dataset) -> Vec<f32> {
@@ -128,7 +106,7 @@ fn clean_targets(members: &[InferenceNet], set: &Dataset) -> Vec<f32> {
             .iter()
             .map(|net| mirrored_mean_logits(net, chunk, n))
             .collect();
-        out.extend(mean_log_probabilities(&per_member));
+        out.extend(ensemble_log_probabilities(&per_member));
         bar.inc(n as u64);
         if let Some((done, len, elapsed, left)) = tenth_crossed(&bar, n as u64) {
             println!(
@@ -159,50 +137,4 @@ fn mirrored_mean_logits(net: &InferenceNet, chunk: &[Sample], n: usize) -> Vec<f
     let logits = net.logits(&input, views.len() * n);
     let (a, b) = logits.split_at(n * NUM_CLASSES);
     a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn softened(logits: &[f32], temperature: f32) -> Vec<f32> {
-        let scaled: Vec<f32> = logits.iter().map(|z| z / temperature).collect();
-        let max = scaled.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let total: f32 = scaled.iter().map(|z| (z - max).exp()).sum();
-        scaled.iter().map(|z| (z - max).exp() / total).collect()
-    }
-
-    fn assert_close(a: &[f32], b: &[f32]) {
-        for (x, y) in a.iter().zip(b) {
-            assert!((x - y).abs() < 1e-6, "{a:?} against {b:?}");
-        }
-    }
-
-    #[test]
-    fn one_member_or_two_copies_of_it_soften_to_its_own_targets() {
-        let logits = vec![2.0, -1.0, 0.5, 7.0, 0.0, -3.0, 1.5];
-        for members in [vec![logits.clone()], vec![logits.clone(), logits.clone()]] {
-            let mean = mean_log_probabilities(&members);
-            for temperature in [1.0, 4.0] {
-                assert_close(
-                    &softened(&mean, temperature),
-                    &softened(&logits, temperature),
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn an_ensemble_is_the_geometric_mean_of_its_members_probabilities() {
-        let a = vec![3.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
-        let b = vec![0.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0];
-        let (pa, pb) = (softened(&a, 1.0), softened(&b, 1.0));
-        let geometric: Vec<f32> = pa.iter().zip(&pb).map(|(x, y)| (x * y).sqrt()).collect();
-        let total: f32 = geometric.iter().sum();
-        let expected: Vec<f32> = geometric.iter().map(|g| g / total).collect();
-        let mean = mean_log_probabilities(&[a, b]);
-        assert_close(&softened(&mean, 1.0), &expected);
-        // The two members' favourites tie, above every other class.
-        assert!((mean[0] - mean[3]).abs() < 1e-6 && mean[0] > mean[1]);
-    }
 }

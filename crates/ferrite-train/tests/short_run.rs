@@ -538,7 +538,13 @@ fn a_whole_face_student_learns_from_an_ensemble_with_a_member_trained_on_crops()
     config.arch = config.arch.with_input_size(40);
     run_to_end(data.path(), on_crops.path(), &config, false).unwrap();
     let whole = tempfile::tempdir().unwrap();
-    run_to_end(data.path(), whole.path(), &learning_config(Engine::Ferrite), false).unwrap();
+    run_to_end(
+        data.path(),
+        whole.path(),
+        &learning_config(Engine::Ferrite),
+        false,
+    )
+    .unwrap();
     // The crop teacher alone, and the ensemble of it and the whole-face teacher (each member
     // reading its own window of the augmented faces), on both kinds of soft target.
     let crop_teacher = ModelSource::Dir(on_crops.path().to_path_buf());

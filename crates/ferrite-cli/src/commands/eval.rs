@@ -5,12 +5,12 @@ use anyhow::{anyhow, Context};
 use clap::{Args, ValueEnum};
 
 use ferrite_data::{load_dataset, Emotion, Split, Tta, NUM_CLASSES};
-use ferrite_engine::Network;
+use ferrite_engine::{ensemble_probabilities, Network};
 use ferrite_eval::{
     classification_report_text, plot_confusion, plot_reliability, Calibration, ConfusionMatrix,
     EvalReport,
 };
-use ferrite_model::{Engine, ModelBundle};
+use ferrite_model::{Engine, ModelBundle, ModelSource};
 
 use super::model_arg::ModelArg;
 use super::tta_arg::TtaArg;
@@ -55,6 +55,12 @@ pub struct EvalArgs {
     /// Record the result in the model card's `evaluation` under the split's name.
     #[arg(long)]
     save_to_card: bool,
+    /// Evaluate the ensemble of --model and this model (give it once per further member): the
+    /// members' probabilities combined as a distillation teacher combines them (their geometric
+    /// mean), each member reading its own windows with the same TTA, without temperatures.
+    /// Reported as the ensemble, never as one model's figure.
+    #[arg(long = "with", value_name = "NAME|DIR")]
+    with: Vec<ModelSource>,
 }
 
 /// Runs `ferrite eval`.
@@ -66,6 +72,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
              give --model DIR"
         );
     }
+    if args.save_to_card && !args.with.is_empty() {
+        anyhow::bail!("--save-to-card records one model's figures, and --with makes an ensemble");
+    }
     let bundle = source.load()?;
     let set = load_dataset(&args.data, args.split)?;
     eprintln!(
@@ -74,15 +83,25 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     );
     let faces: Vec<&[u8]> = set.samples.iter().map(|s| s.pixels.as_slice()).collect();
     let tta = args.tta.get();
-    let mut probabilities = match args.engine {
-        Engine::Ferrite => Network::from_safetensors(&bundle.card.arch, &bundle.weights)
-            .with_context(|| format!("model weights of {source}"))?
-            .predict(&faces, tta),
-        Engine::Burn => burn_classify(&bundle, &faces, tta)
-            .with_context(|| format!("burn, with the model {source}"))?,
-    };
+    let mut probabilities = classify(&bundle, &source, &faces, tta, args.engine)?;
+    let mut evaluated = format!("model {source} ({})", bundle.card.arch.name);
+    let mut arch = bundle.card.arch.name.clone();
+    if !args.with.is_empty() {
+        let mut members = vec![probabilities];
+        for member in &args.with {
+            let member_bundle = member.load()?;
+            members.push(classify(&member_bundle, member, &faces, tta, args.engine)?);
+            evaluated.push_str(&format!(" + {member} ({})", member_bundle.card.arch.name));
+        }
+        probabilities = ensemble_probabilities(&members);
+        evaluated = format!("the ensemble of {evaluated}");
+        arch = format!("ensemble of {}", members.len());
+    }
     let card = bundle.card;
-    let scaling = card.calibration.as_ref().filter(|_| !args.uncalibrated);
+    let scaling = card
+        .calibration
+        .as_ref()
+        .filter(|_| !args.uncalibrated && args.with.is_empty());
     if let Some(scaling) = scaling {
         probabilities.iter_mut().for_each(|p| scaling.apply(p));
     }
@@ -100,9 +119,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => {
             println!(
-                "model {} ({}) on {} split `{}`{}",
-                source,
-                card.arch.name,
+                "{evaluated} on {} split `{}`{}",
                 args.data.display(),
                 args.split,
                 match tta {
@@ -128,10 +145,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             .then(|| PathBuf::from(format!("confusion-{}.png", args.split)))
     });
     if let Some(path) = plot {
-        let title = format!(
-            "{} - {} (acc {:.3})",
-            card.arch.name, args.split, report.accuracy
-        );
+        let title = format!("{arch} - {} (acc {:.3})", args.split, report.accuracy);
         plot_confusion(&report, &title, &path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
         eprintln!("confusion matrix saved to {}", path.display());
     }
@@ -140,7 +154,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             .then(|| PathBuf::from(format!("reliability-{}.png", args.split)))
     });
     if let Some(path) = reliability {
-        let title = format!("{} - {}", card.arch.name, args.split);
+        let title = format!("{arch} - {}", args.split);
         plot_reliability(&calibration, &title, &path)
             .map_err(|e| anyhow!("{}: {e}", path.display()))?;
         eprintln!("reliability diagram saved to {}", path.display());
@@ -157,6 +171,24 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         ModelBundle::save_card(dir, &card).context("updating the model card")?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Probabilities for `faces` from the model in `bundle` (read from `source`) on `engine`,
+/// through the views of `tta`, without the card's temperature.
+fn classify(
+    bundle: &ModelBundle,
+    source: &ModelSource,
+    faces: &[&[u8]],
+    tta: Tta,
+    engine: Engine,
+) -> anyhow::Result<Vec<[f32; NUM_CLASSES]>> {
+    Ok(match engine {
+        Engine::Ferrite => Network::from_safetensors(&bundle.card.arch, &bundle.weights)
+            .with_context(|| format!("model weights of {source}"))?
+            .predict(faces, tta),
+        Engine::Burn => burn_classify(bundle, faces, tta)
+            .with_context(|| format!("burn, with the model {source}"))?,
+    })
 }
 
 /// Probabilities for `faces` from the model in `bundle`, on burn (the reference).
