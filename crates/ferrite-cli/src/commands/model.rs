@@ -52,10 +52,12 @@ fn print_summary(card: &ModelCard) {
         .map(|b| format!("{}x{}", b.convs, b.channels))
         .collect();
     println!(
-        "architecture {} (conv blocks {}, dense {:?}, {:.0} MFLOP per face)",
+        "architecture {} (conv blocks {}, dense {:?}, dropout {} / {}, {:.0} MFLOP per face)",
         card.arch.name,
         blocks.join(" "),
         card.arch.hidden,
+        card.arch.conv_dropout,
+        card.arch.fc_dropout,
         card.arch.forward_macs() as f64 * 2e-6
     );
     println!("labels       {}", card.labels.join(", "));

@@ -136,12 +136,20 @@ mod tests {
             name = "try"
             [[stage]]
             name = "sgd"
-            options = "--arch fast --optimizer nesterov --lr 0.01 --weight-decay 5e-4 --ema 0.999"
+            options = """--arch fast --optimizer nesterov --lr 0.01 --weight-decay 5e-4 --ema 0.999
+              --crop 40 --conv-dropout 0.1 --fc-dropout 0.3 --teacher accurate --teacher fast"""
         "#;
         let recipe = parse(text, TrainDevice::Cpu).unwrap();
         let config = &recipe.stages[0].config;
         assert_eq!(config.update.optimizer, Optimizer::Nesterov);
         assert_eq!(config.update.ema, Some(0.999));
+        let arch = &config.arch;
+        assert_eq!(
+            (arch.input_size, arch.conv_dropout, arch.fc_dropout),
+            (40, 0.1, 0.3)
+        );
+        assert_eq!(arch.blocks, ferrite_model::ArchSpec::fast().blocks);
+        assert_eq!(config.distill.as_ref().unwrap().teachers.len(), 2);
     }
 
     #[test]
@@ -153,6 +161,11 @@ mod tests {
         assert!(format!("{e:#}").contains("stage 1 (one)"), "{e:#}");
         let e = parse(&stage("--epochs 0"), TrainDevice::Cpu).unwrap_err();
         assert!(format!("{e:#}").contains("--epochs"), "{e:#}");
+        let e = parse(&stage("--fc-dropout 1"), TrainDevice::Cpu).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("dropout 1 is not in [0, 1)"),
+            "{e:#}"
+        );
         let e = parse("name = \"r\"\nstages = 3\n", TrainDevice::Cpu).unwrap_err();
         assert!(format!("{e:#}").contains("stages"), "{e:#}");
         let e = parse("name = \"r\"\n", TrainDevice::Cpu).unwrap_err();

@@ -60,6 +60,13 @@ pub struct TrainOptions {
     /// crops with `--tta crops`. Default: the whole face.
     #[arg(long, value_name = "SIDE")]
     crop: Option<usize>,
+    /// Dropout after each conv block, in [0, 1) (default: the preset's, 0.25). The card's
+    /// architecture records it.
+    #[arg(long, value_name = "P")]
+    conv_dropout: Option<f32>,
+    /// Dropout after each hidden dense layer, in [0, 1) (default: the preset's, 0.5).
+    #[arg(long, value_name = "P")]
+    fc_dropout: Option<f32>,
     /// Engine: ferrite (the gemm CPU engine, ~2x faster here) or burn (the reference).
     #[arg(long, default_value = "ferrite")]
     engine: Engine,
@@ -174,9 +181,11 @@ impl TrainOptions {
     pub fn to_config(&self, device: TrainDevice) -> TrainConfig {
         let args = self.clone();
         TrainConfig {
-            arch: match args.crop {
-                Some(side) => args.arch.with_input_size(side),
-                None => args.arch,
+            arch: ArchSpec {
+                input_size: args.crop.unwrap_or(args.arch.input_size),
+                conv_dropout: args.conv_dropout.unwrap_or(args.arch.conv_dropout),
+                fc_dropout: args.fc_dropout.unwrap_or(args.arch.fc_dropout),
+                ..args.arch
             },
             engine: args.engine,
             device,
