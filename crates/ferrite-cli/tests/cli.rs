@@ -116,6 +116,8 @@ fn quick_train_then_eval_json_has_the_documented_fields() {
         "private-test",
         "--plot",
         model.path().join("ensemble.png").to_str().unwrap(),
+        "--reliability",
+        model.path().join("ensemble-reliability.png").to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
@@ -153,6 +155,8 @@ fn quick_train_then_eval_json_has_the_documented_fields() {
         "--tta",
         "--plot",
         plot.to_str().unwrap(),
+        "--reliability",
+        model.path().join("reliability.png").to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
