@@ -313,33 +313,38 @@ fn calibration_records_its_objective_and_refuses_an_unknown_one() {
 
 #[test]
 #[ignore = "needs FER2013_DIR, the real data set (.ci/run sets it and runs ignored tests)"]
-fn shipped_model_meets_its_card_on_real_private_test() {
+fn shipped_models_meet_their_cards_on_real_private_test() {
     let dir = std::env::var_os("FER2013_DIR")
         .expect("FER2013_DIR must name FER2013 in the Kaggle layout for this test");
-    let out = ferrite(&[
-        "eval",
-        "--data",
-        dir.to_str().unwrap(),
-        "--split",
-        "private-test",
-        "--format",
-        "json",
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["n"], 3589);
-    // The figures recorded in the shipped card must be what the model really gives.
-    let card = ferrite_model::ShippedModel::Accurate.card();
-    let recorded = card.evaluation["private-test"]["accuracy"]
-        .as_f64()
-        .unwrap();
-    let measured = report["accuracy"].as_f64().unwrap();
-    assert!(
-        (recorded - measured).abs() < 1e-9,
-        "card {recorded} vs measured {measured}"
-    );
-    // And the model must beat the seed report's 51% by a wide margin.
-    assert!(measured > 0.55, "private-test accuracy {measured}");
+    for model in ferrite_model::ShippedModel::ALL {
+        let out = ferrite(&[
+            "eval",
+            "--model",
+            model.name(),
+            "--data",
+            dir.to_str().unwrap(),
+            "--split",
+            "private-test",
+            "--format",
+            "json",
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["n"], 3589);
+        // The figures recorded in the shipped card must be what the model really gives.
+        let recorded = &model.card().evaluation["private-test"];
+        for key in ["accuracy", "macro_f1"] {
+            let (card, measured) = (recorded[key].as_f64(), report[key].as_f64());
+            assert!(
+                (card.unwrap() - measured.unwrap()).abs() < 1e-9,
+                "{}: {key} in the card {card:?}, measured {measured:?}",
+                model.name()
+            );
+        }
+        // And each must beat the seed report's 51% by a wide margin.
+        let measured = report["accuracy"].as_f64().unwrap();
+        assert!(measured > 0.55, "{}: accuracy {measured}", model.name());
+    }
 }
 
 /// A copy of the binary in a folder of its own, run from another folder with no model named

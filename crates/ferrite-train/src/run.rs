@@ -251,7 +251,7 @@ impl TrainingRun {
             let teacher_logits = self
                 .teacher
                 .as_ref()
-                .map(|teacher| teacher.logits(augmented.faces(), batch));
+                .map(|teacher| teacher.log_probabilities(augmented.faces(), batch));
             let input = augmented.into_network_input();
             let loss =
                 LossSpec {

@@ -58,7 +58,7 @@ impl Teacher {
 
     /// The teacher's log-probabilities for a step: `faces` holds the augmented faces (48x48)
     /// of the training samples `batch`; a member trained on crops reads their centre windows.
-    pub(crate) fn logits(&self, faces: &[f32], batch: &[usize]) -> Vec<f32> {
+    pub(crate) fn log_probabilities(&self, faces: &[f32], batch: &[usize]) -> Vec<f32> {
         match self {
             Teacher::Online(members) => {
                 let per_member: Vec<Vec<f32>> = members

@@ -119,10 +119,12 @@ mod tests {
     #[test]
     fn the_built_in_recipes_parse_into_their_stages() {
         let fast = load("fast", TrainDevice::Cpu).unwrap();
-        assert_eq!(fast.stages.len(), 2);
-        assert_eq!(fast.stages[0].config.arch.name, "fast");
-        assert_eq!(fast.stages[1].config.lr, 0.0005);
-        assert!(fast.stages[0].config.distill.is_some());
+        assert_eq!(fast.stages.len(), 1);
+        let distil = &fast.stages[0].config;
+        assert_eq!(distil.arch.name, "fast");
+        assert_eq!((distil.arch.conv_dropout, distil.arch.fc_dropout), (0.0, 0.1));
+        assert_eq!(distil.epochs, 60);
+        assert!(distil.distill.is_some());
         let accurate = load("accurate", TrainDevice::Vulkan).unwrap();
         assert_eq!(accurate.stages.len(), 7);
         let devices: Vec<_> = accurate.stages.iter().map(|s| s.config.device).collect();
