@@ -117,7 +117,11 @@ fn quick_train_then_eval_json_has_the_documented_fields() {
         "--plot",
         model.path().join("ensemble.png").to_str().unwrap(),
         "--reliability",
-        model.path().join("ensemble-reliability.png").to_str().unwrap(),
+        model
+            .path()
+            .join("ensemble-reliability.png")
+            .to_str()
+            .unwrap(),
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);

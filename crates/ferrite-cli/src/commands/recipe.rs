@@ -122,7 +122,10 @@ mod tests {
         assert_eq!(fast.stages.len(), 1);
         let distil = &fast.stages[0].config;
         assert_eq!(distil.arch.name, "fast");
-        assert_eq!((distil.arch.conv_dropout, distil.arch.fc_dropout), (0.0, 0.1));
+        assert_eq!(
+            (distil.arch.conv_dropout, distil.arch.fc_dropout),
+            (0.0, 0.1)
+        );
         assert_eq!(distil.epochs, 60);
         assert!(distil.distill.is_some());
         let accurate = load("accurate", TrainDevice::Vulkan).unwrap();
