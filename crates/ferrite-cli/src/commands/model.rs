@@ -135,7 +135,14 @@ mod tests {
         let card: ModelCard =
             serde_json::from_str(include_str!("../../../../models/fast/card.json")).unwrap();
         let mut leg = card.training.legs[0].clone();
-        assert_eq!(leg_origin(&leg), None, "a card from before recipes");
+        assert_eq!(
+            leg_origin(&leg).as_deref(),
+            Some("recipe fast-no-dropout 1/1 (distil)"),
+            "the shipped fast model: one sitting of a recipe file's only stage"
+        );
+        leg.recipe.stage = None;
+        leg.sittings.clear();
+        assert_eq!(leg_origin(&leg), None, "a leg from before recipes");
         leg.recipe.stage = Some("fast 1/2 (distil)".into());
         let sitting = Sitting {
             hardware: "here".into(),
