@@ -94,6 +94,15 @@ impl ArchSpec {
         }
     }
 
+    /// Whether a model of this architecture has the same weights, layer by layer, as one of
+    /// `other` (blocks, hidden layers and input side alike), so that either can start from the
+    /// other's weights (`--init`). Dropout is a training choice, not a weight: it may differ.
+    pub fn has_the_weights_of(&self, other: &ArchSpec) -> bool {
+        self.blocks == other.blocks
+            && self.hidden == other.hidden
+            && self.input_size == other.input_size
+    }
+
     /// Names of the presets, for help texts.
     pub fn preset_names() -> &'static [&'static str] {
         &["reference", "wide", "fast", "vgg4"]
@@ -189,6 +198,19 @@ mod tests {
         assert_eq!(arch.flat_features(), 128 * 6 * 6);
         let mflop = arch.forward_macs() as f64 * 2.0 / 1e6;
         assert!((mflop - 173.0).abs() < 2.0, "{mflop}");
+    }
+
+    #[test]
+    fn dropout_is_not_part_of_the_weights() {
+        let fast = ArchSpec::fast();
+        let without_dropout = ArchSpec {
+            conv_dropout: 0.0,
+            fc_dropout: 0.1,
+            ..fast.clone()
+        };
+        assert!(without_dropout.has_the_weights_of(&fast));
+        assert!(!fast.has_the_weights_of(&ArchSpec::reference()));
+        assert!(!fast.has_the_weights_of(&fast.clone().with_input_size(40)));
     }
 
     #[test]

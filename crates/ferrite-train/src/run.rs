@@ -472,11 +472,20 @@ fn start_from(
     let bundle = source
         .load()
         .map_err(|e| TrainError::Config(e.to_string()))?;
-    if bundle.card.arch != config.arch {
+    let (theirs, ours) = (&bundle.card.arch, &config.arch);
+    if !theirs.has_the_weights_of(ours) {
         return Err(TrainError::Config(format!(
-            "cannot start from {source}: it is architecture `{}`, not `{}`",
-            bundle.card.arch.name, config.arch.name
+            "cannot start from {source}: its layers (architecture `{}`, {} pixels) are not those \
+             of `{}` at {} pixels",
+            theirs.name, theirs.input_size, ours.name, ours.input_size
         )));
+    }
+    if (theirs.conv_dropout, theirs.fc_dropout) != (ours.conv_dropout, ours.fc_dropout) {
+        println!(
+            "{source} trained with dropout {} / {}; this run uses {} / {} (--conv-dropout, \
+             --fc-dropout)",
+            theirs.conv_dropout, theirs.fc_dropout, ours.conv_dropout, ours.fc_dropout
+        );
     }
     learner
         .set_weights(&bundle.weights)

@@ -485,6 +485,21 @@ fn starts_from_a_trained_model_on(engine: Engine) {
         err.contains("cannot start from") && err.contains(&*trained.path().to_string_lossy()),
         "{err}"
     );
+
+    // Dropout is a training choice, not a weight: a run with less of it starts from the model.
+    let mut less_dropout = TrainConfig {
+        lr: 1e-9,
+        init: Some(ModelSource::Dir(trained.path().to_path_buf())),
+        ..config.clone()
+    };
+    less_dropout.arch.conv_dropout = 0.0;
+    less_dropout.arch.fc_dropout = 0.1;
+    let out = tempfile::tempdir().unwrap();
+    let (acc, _) = run_to_end(data.path(), out.path(), &less_dropout, false)
+        .unwrap()
+        .best
+        .unwrap();
+    assert!(acc > 0.8, "{engine:?}: {acc}");
 }
 
 /// A student trained on the teacher's soft targets alone (no weight on the labels) learns the
