@@ -129,7 +129,9 @@ mod tests {
         assert_eq!(distil.epochs, 60);
         assert!(distil.distill.is_some());
         let accurate = load("accurate", TrainDevice::Vulkan).unwrap();
-        assert_eq!(accurate.stages.len(), 7);
+        assert_eq!(accurate.stages.len(), 8);
+        let last = &accurate.stages[7].config;
+        assert_eq!((last.arch.conv_dropout, last.arch.fc_dropout), (0.1, 0.3));
         let devices: Vec<_> = accurate.stages.iter().map(|s| s.config.device).collect();
         assert_eq!(devices[0], TrainDevice::Vulkan, "burn stages go to the GPU");
         assert_eq!(devices[1], TrainDevice::Cpu, "gemm stages stay on the CPU");
