@@ -129,8 +129,8 @@ mod tests {
         assert_eq!(distil.epochs, 60);
         assert!(distil.distill.is_some());
         let accurate = load("accurate", TrainDevice::Vulkan).unwrap();
-        assert_eq!(accurate.stages.len(), 9);
-        let last = &accurate.stages[8].config;
+        assert_eq!(accurate.stages.len(), 10);
+        let last = &accurate.stages[9].config;
         assert_eq!((last.arch.conv_dropout, last.arch.fc_dropout), (0.1, 0.3));
         let devices: Vec<_> = accurate.stages.iter().map(|s| s.config.device).collect();
         assert_eq!(devices[0], TrainDevice::Vulkan, "burn stages go to the GPU");
