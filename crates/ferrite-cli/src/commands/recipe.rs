@@ -114,14 +114,21 @@ fn clap_message(e: &clap::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ferrite_model::Optimizer;
+    use ferrite_model::{Optimizer, ShippedModel};
 
     #[test]
     fn the_built_in_recipes_parse_into_their_stages() {
         let fast = load("fast", TrainDevice::Cpu).unwrap();
         assert_eq!(fast.stages.len(), 1);
         let distil = &fast.stages[0].config;
-        assert_eq!(distil.arch.name, "fast");
+        assert_eq!(distil.arch.name, "fast-deep");
+        assert!(
+            ShippedModel::Fast
+                .card()
+                .arch
+                .has_the_weights_of(&distil.arch),
+            "the recipe makes the shipped fast model's network"
+        );
         assert_eq!(
             (distil.arch.conv_dropout, distil.arch.fc_dropout),
             (0.0, 0.1)
@@ -132,6 +139,10 @@ mod tests {
         assert_eq!(accurate.stages.len(), 10);
         let last = &accurate.stages[9].config;
         assert_eq!((last.arch.conv_dropout, last.arch.fc_dropout), (0.1, 0.3));
+        assert!(ShippedModel::Accurate
+            .card()
+            .arch
+            .has_the_weights_of(&last.arch));
         let devices: Vec<_> = accurate.stages.iter().map(|s| s.config.device).collect();
         assert_eq!(devices[0], TrainDevice::Vulkan, "burn stages go to the GPU");
         assert_eq!(devices[1], TrainDevice::Cpu, "gemm stages stay on the CPU");
