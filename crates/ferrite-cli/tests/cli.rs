@@ -127,7 +127,7 @@ fn quick_train_then_eval_json_has_the_documented_fields() {
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with("the ensemble of model "), "{stdout}");
     assert!(
-        stdout.contains("+ fast (shipped, embedded in the binary) (fast-deep)"),
+        stdout.contains("+ fast (shipped, embedded in the binary) (fast)"),
         "{stdout}"
     );
     let out = ferrite(&[

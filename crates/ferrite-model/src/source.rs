@@ -20,7 +20,7 @@ pub enum ShippedModel {
     /// The `wide` CNN: the most accurate model (`models/ferrite`, 687 MFLOP a face).
     #[default]
     Accurate,
-    /// The `fast` CNN distilled from `accurate` (`models/fast`, 60 MFLOP a face): for many
+    /// The `fast` CNN distilled from `accurate` (`models/fast`, 49 MFLOP a face): for many
     /// faces a second on a small CPU (webcam, video, a busy server).
     Fast,
 }
@@ -262,7 +262,7 @@ mod tests {
                 Some(bundle.card.arch.name.as_str()),
                 match model {
                     ShippedModel::Accurate => Some("wide"),
-                    ShippedModel::Fast => Some("fast-deep"),
+                    ShippedModel::Fast => Some("fast"),
                 }
             );
             // A safetensors file starts with the length of its JSON header.
