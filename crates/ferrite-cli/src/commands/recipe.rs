@@ -136,8 +136,8 @@ mod tests {
         assert_eq!(distil.epochs, 60);
         assert!(distil.distill.is_some());
         let accurate = load("accurate", TrainDevice::Vulkan).unwrap();
-        assert_eq!(accurate.stages.len(), 10);
-        let last = &accurate.stages[9].config;
+        assert_eq!(accurate.stages.len(), 11);
+        let last = &accurate.stages[10].config;
         assert_eq!((last.arch.conv_dropout, last.arch.fc_dropout), (0.1, 0.3));
         assert!(ShippedModel::Accurate
             .card()
