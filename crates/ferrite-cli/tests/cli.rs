@@ -571,3 +571,52 @@ fn web_export_writes_a_static_site() {
         "runs the `fast` model",
     );
 }
+
+/// `ferrite export --format float16`: a float32 model folder becomes the same model stored in
+/// half the bytes, as the shipped models are (narrowing a widened float16 file is exact, so
+/// the shipped `fast` model's float32 copy comes back as its embedded bytes).
+#[test]
+fn float16_export_stores_a_model_in_half_the_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = ferrite_model::ShippedModel::Fast;
+    let wide = tmp.path().join("float32");
+    std::fs::create_dir_all(&wide).unwrap();
+    std::fs::write(wide.join("card.json"), model.card_json()).unwrap();
+    let widened = ferrite_model::widen_to_f32(model.weights()).unwrap();
+    std::fs::write(wide.join("model.safetensors"), &widened).unwrap();
+
+    let half = tmp.path().join("float16");
+    let out = ferrite(&[
+        "export",
+        "--format",
+        "float16",
+        "--model",
+        wide.to_str().unwrap(),
+        "--out",
+        half.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("float16 weights"));
+    let weights = std::fs::read(half.join("model.safetensors")).unwrap();
+    assert!(weights.len() < widened.len() * 6 / 10);
+    assert_eq!(weights, model.weights());
+    let card = std::fs::read_to_string(half.join("card.json")).unwrap();
+    assert_eq!(
+        ferrite_model::ModelCard::parse(&card).unwrap().arch,
+        model.card().arch
+    );
+
+    std::fs::write(wide.join("model.safetensors"), b"not weights").unwrap();
+    fails_naming(
+        &[
+            "export",
+            "--format",
+            "float16",
+            "--model",
+            wide.to_str().unwrap(),
+            "--out",
+            half.to_str().unwrap(),
+        ],
+        "not a safetensors file",
+    );
+}

@@ -1,6 +1,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 
+use crate::precision::{widen_to_f32, PrecisionError};
 use crate::{ModelCard, ModelError};
 
 /// File name of the weights inside a model directory.
@@ -11,6 +12,10 @@ pub const CARD_FILE: &str = "card.json";
 /// A model in memory: its card and the bytes of its safetensors weights file (under burn's
 /// module paths, the format both engines read). Which engine runs it is the caller's choice:
 /// `ferrite_engine::Network::from_safetensors` or `ferrite_burn::load_net`.
+///
+/// Invariant: `weights` hold float32 tensors. A file stored in float16 (as the shipped models
+/// are) is widened by [`ModelBundle::new`], which [`ModelBundle::read`] and the shipped models go
+/// through; a bundle built field by field must hold float32 already (as training's does).
 #[derive(Debug, Clone)]
 pub struct ModelBundle {
     /// The model card.
@@ -20,6 +25,25 @@ pub struct ModelBundle {
 }
 
 impl ModelBundle {
+    /// A bundle of `card` and the weights file `weights`, widened to float32 if it stores
+    /// float16 or bfloat16 (borrowed as it is otherwise).
+    pub fn new(
+        card: ModelCard,
+        weights: Cow<'static, [u8]>,
+    ) -> Result<ModelBundle, PrecisionError> {
+        let weights = match weights {
+            Cow::Borrowed(bytes) => widen_to_f32(bytes)?,
+            Cow::Owned(bytes) => {
+                let widened = match widen_to_f32(&bytes)? {
+                    Cow::Owned(wide) => Some(wide),
+                    Cow::Borrowed(_) => None,
+                };
+                Cow::Owned(widened.unwrap_or(bytes))
+            }
+        };
+        Ok(ModelBundle { card, weights })
+    }
+
     /// Reads the card of the model directory `dir` only (cheap): for showing what a model is
     /// without reading its weights.
     pub fn read_card(dir: &Path) -> Result<ModelCard, ModelError> {
@@ -47,10 +71,13 @@ impl ModelBundle {
                 what: "weights file",
             });
         }
-        let weights = std::fs::read(&path).map_err(|source| ModelError::Io { path, source })?;
-        Ok(ModelBundle {
-            card,
-            weights: Cow::Owned(weights),
+        let weights = std::fs::read(&path).map_err(|source| ModelError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        Self::new(card, Cow::Owned(weights)).map_err(|e| ModelError::Weights {
+            path,
+            reason: e.to_string(),
         })
     }
 

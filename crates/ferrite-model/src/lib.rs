@@ -5,7 +5,9 @@
 //! model embedded in the binary).
 //!
 //! Invariant: this crate depends on no tensor library. The engines that run a model
-//! (`ferrite-engine`, and burn in `ferrite-burn`) read the same weights bytes from a bundle.
+//! (`ferrite-engine`, and burn in `ferrite-burn`) read the same weights bytes from a bundle,
+//! always float32: a file stored in float16 is widened once, here ([`widen_to_f32`]), when the
+//! bundle is built.
 
 mod arch;
 mod bundle;
@@ -13,6 +15,7 @@ mod calibration;
 mod card;
 mod engine;
 mod error;
+mod precision;
 mod source;
 mod training;
 mod update;
@@ -23,6 +26,7 @@ pub use calibration::{temper, CalibrationObjective, TemperatureScaling};
 pub use card::{ModelCard, FORMAT_VERSION};
 pub use engine::{Engine, TrainDevice};
 pub use error::ModelError;
+pub use precision::{is_half_precision, narrow_to_f16, widen_to_f32, PrecisionError};
 pub use source::{ModelSource, ShippedModel, MODEL_ENV};
 pub use training::{
     DataRecord, Distillation, EpochRecord, Recipe, Sitting, TeacherTargets, TrainingLeg,

@@ -2,16 +2,25 @@
 //! written by earlier versions.
 
 use ferrite_model::{
-    ArchSpec, ModelBundle, ModelCard, ModelSource, ShippedModel, CARD_FILE, FORMAT_VERSION,
-    WEIGHTS_FILE,
+    is_half_precision, narrow_to_f16, ArchSpec, ModelBundle, ModelCard, ModelSource, ShippedModel,
+    CARD_FILE, FORMAT_VERSION, WEIGHTS_FILE,
 };
+use safetensors::tensor::{Dtype, TensorView};
+
+/// A small float32 weights file (values float16 holds exactly).
+fn weights() -> Vec<u8> {
+    let data: Vec<u8> = [1.0f32, -2.5, 0.125, 3.0]
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    let view = TensorView::new(Dtype::F32, vec![2, 2], &data).unwrap();
+    safetensors::serialize([("w", view)], &None).unwrap()
+}
 
 fn saved(dir: &std::path::Path) -> ModelBundle {
     let bundle = ModelBundle {
         card: ModelCard::new(ArchSpec::reference()),
-        weights: b"not really safetensors, but bytes the bundle must keep"
-            .to_vec()
-            .into(),
+        weights: weights().into(),
     };
     bundle.save(dir).unwrap();
     bundle
@@ -28,6 +37,33 @@ fn a_saved_bundle_reads_back_byte_for_byte() {
     assert!(!dir.path().join("model.safetensors.tmp").exists());
     let source = ModelSource::Dir(dir.path().to_path_buf());
     assert_eq!(source.load().unwrap().weights, original.weights);
+}
+
+#[test]
+fn a_float16_folder_reads_as_float32() {
+    let dir = tempfile::tempdir().unwrap();
+    saved(dir.path());
+    let half = narrow_to_f16(&weights()).unwrap();
+    assert!(is_half_precision(&half).unwrap());
+    std::fs::write(dir.path().join(WEIGHTS_FILE), &half).unwrap();
+    let read = ModelBundle::read(dir.path()).unwrap();
+    assert_eq!(
+        read.weights,
+        weights(),
+        "widened, and these values are exact"
+    );
+}
+
+#[test]
+fn a_weights_file_that_is_not_safetensors_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    saved(dir.path());
+    std::fs::write(dir.path().join(WEIGHTS_FILE), b"not a weights file").unwrap();
+    let err = ModelBundle::read(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("model.safetensors") && err.contains("not a safetensors file"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -34,10 +34,8 @@ impl PrivateMode {
         let card = std::str::from_utf8(card_json)
             .map_err(|_| "card.json: not UTF-8 text".to_string())
             .and_then(|text| ModelCard::parse(text).map_err(|e| format!("card.json: {e}")))?;
-        let bundle = ModelBundle {
-            card,
-            weights: weights.to_vec().into(),
-        };
+        let bundle = ModelBundle::new(card, weights.to_vec().into())
+            .map_err(|e| format!("model.safetensors: {e}"))?;
         let model = EmotionModel::from_bundle(bundle, ModelSource::Shipped(ShippedModel::Fast))
             .map_err(|e| e.to_string())?;
         let predictor = Predictor::new(model, PredictOptions::default())?;

@@ -1,5 +1,6 @@
-//! `ferrite export`: a model as a file other software runs (ONNX), or the dashboard as a static
-//! site that reads photos and webcam frames in the browser (private mode, no server).
+//! `ferrite export`: a model as a file other software runs (ONNX), the dashboard as a static
+//! site that reads photos and webcam frames in the browser (private mode, no server), or a model
+//! folder stored in half the bytes (float16).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,7 +9,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use ferrite_engine::Network;
-use ferrite_model::ModelSource;
+use ferrite_model::{narrow_to_f16, write_atomically, ModelBundle, ModelSource, WEIGHTS_FILE};
 
 use super::model_arg::ModelArg;
 
@@ -21,6 +22,9 @@ pub enum ExportFormat {
     /// The dashboard as a static site (a folder for any static file host): the Predictor,
     /// Live webcam and Batch pages in private mode, the fast model in WebAssembly.
     Web,
+    /// The model folder (card.json + model.safetensors) with its weights stored as float16:
+    /// half the size, read by every command as float32, the way the shipped models are stored.
+    Float16,
 }
 
 /// Arguments of `ferrite export`.
@@ -31,7 +35,7 @@ pub struct ExportArgs {
     /// The format to write.
     #[arg(long, value_enum, default_value = "onnx")]
     format: ExportFormat,
-    /// The file to write (`--format web`: the folder).
+    /// The file to write (`--format web` and `float16`: the folder).
     #[arg(long, value_name = "FILE|DIR")]
     out: PathBuf,
 }
@@ -41,7 +45,30 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     match args.format {
         ExportFormat::Onnx => onnx(&args),
         ExportFormat::Web => web(&args),
+        ExportFormat::Float16 => float16(&args),
     }
+}
+
+/// Writes the model folder with float16 weights (checked to load before anything is written).
+fn float16(args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let source = args.model.resolve()?;
+    let bundle = source.load()?;
+    Network::from_safetensors(&bundle.card.arch, &bundle.weights)
+        .with_context(|| format!("{}: the weights do not match the card", source.to_arg()))?;
+    let half = narrow_to_f16(&bundle.weights)
+        .with_context(|| format!("{}: cannot store the weights as float16", source.to_arg()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    write_atomically(&args.out.join(WEIGHTS_FILE), &half)?;
+    ModelBundle::save_card(&args.out, &bundle.card)?;
+    println!(
+        "{}: model {} with float16 weights ({:.1} MB, from {:.1} MB)",
+        args.out.display(),
+        source.to_arg(),
+        half.len() as f64 / 1e6,
+        bundle.weights.len() as f64 / 1e6,
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn onnx(args: &ExportArgs) -> anyhow::Result<ExitCode> {
