@@ -162,7 +162,7 @@ async function pages(page, tag) {
   // The header's model selector: the page shows the fast model's card, and the predictor
   // asks the fast model.
   await page.selectOption("#model-select", "fast");
-  await page.waitForFunction(() => /architecture\s*fast/.test(document.getElementById("model-summary").textContent), null, { timeout: 10000 });
+  await page.waitForFunction(() => /architecture\s*fast-deep/.test(document.getElementById("model-summary").textContent), null, { timeout: 10000 });
   await page.waitForSelector("#confusion table", { timeout: 10000 });
   await page.goto(`${base}/#predict`);
   const asked = page.waitForRequest((r) => r.url().includes("/api/predict") && r.url().includes("model=fast"), { timeout: 10000 });

@@ -127,7 +127,7 @@ fn quick_train_then_eval_json_has_the_documented_fields() {
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with("the ensemble of model "), "{stdout}");
     assert!(
-        stdout.contains("+ fast (shipped, embedded in the binary) (fast)"),
+        stdout.contains("+ fast (shipped, embedded in the binary) (fast-deep)"),
         "{stdout}"
     );
     let out = ferrite(&[
@@ -586,7 +586,7 @@ fn float16_export_stores_a_model_in_half_the_bytes() {
     std::fs::write(wide.join("model.safetensors"), &widened).unwrap();
 
     let half = tmp.path().join("float16");
-    let out = ferrite(&[
+    let export = [
         "export",
         "--format",
         "float16",
@@ -594,7 +594,8 @@ fn float16_export_stores_a_model_in_half_the_bytes() {
         wide.to_str().unwrap(),
         "--out",
         half.to_str().unwrap(),
-    ]);
+    ];
+    let out = ferrite(&export);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("float16 weights"));
     let weights = std::fs::read(half.join("model.safetensors")).unwrap();
@@ -607,16 +608,5 @@ fn float16_export_stores_a_model_in_half_the_bytes() {
     );
 
     std::fs::write(wide.join("model.safetensors"), b"not weights").unwrap();
-    fails_naming(
-        &[
-            "export",
-            "--format",
-            "float16",
-            "--model",
-            wide.to_str().unwrap(),
-            "--out",
-            half.to_str().unwrap(),
-        ],
-        "not a safetensors file",
-    );
+    fails_naming(&export, "not a safetensors file");
 }

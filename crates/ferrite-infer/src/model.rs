@@ -41,7 +41,7 @@ impl EmotionModel {
         Self::shipped_model(ShippedModel::Accurate)
     }
 
-    /// The fast shipped model (49 MFLOP a face, distilled from `accurate`): for webcams,
+    /// The fast shipped model (60 MFLOP a face, distilled from `accurate`): for webcams,
     /// video and busy servers on small CPUs.
     pub fn fast() -> EmotionModel {
         Self::shipped_model(ShippedModel::Fast)

@@ -49,8 +49,8 @@ impl ArchSpec {
     }
 
     /// A slim 4-block VGG for speed (49 MFLOP per face, a fourteenth of `wide`; the shipped
-    /// `fast` model's network): one conv of 16 channels at full resolution, then 2 convs each
-    /// of 32, 64 and 128 channels, FC 256.
+    /// `fast` model's network until session 20): one conv of 16 channels at full resolution,
+    /// then 2 convs each of 32, 64 and 128 channels, FC 256.
     pub fn fast() -> ArchSpec {
         let mut arch = Self::vgg("fast", &[16, 32, 64, 128], 2, &[256]);
         arch.blocks[0].convs = 1;
@@ -58,8 +58,8 @@ impl ArchSpec {
     }
 
     /// `fast` with a third 128-channel conv at 6x6 (60 MFLOP per face, issue 18's whole
-    /// budget): the one place where a conv costs little and sees the most of the face. A
-    /// point more accurate than `fast` when distilled the same way (README, "fast").
+    /// budget; the shipped `fast` model's network since session 20): the one place where a
+    /// conv costs little and sees the most of the face.
     pub fn fast_deep() -> ArchSpec {
         let mut arch = Self::fast();
         arch.name = "fast-deep".to_string();

@@ -20,7 +20,7 @@ pub enum ShippedModel {
     /// The `wide` CNN: the most accurate model (`models/ferrite`, 687 MFLOP a face).
     #[default]
     Accurate,
-    /// The `fast` CNN distilled from `accurate` (`models/fast`, 49 MFLOP a face): for many
+    /// The `fast` CNN distilled from `accurate` (`models/fast`, 60 MFLOP a face): for many
     /// faces a second on a small CPU (webcam, video, a busy server).
     Fast,
 }
@@ -67,7 +67,7 @@ impl ShippedModel {
         ModelCard::parse(self.files().0).expect("an embedded model card is valid (tested)")
     }
 
-    /// The embedded card and weights, widened to float32 (a few milliseconds for `accurate`).
+    /// The embedded card and weights, widened to float32 (a copy, made once per load).
     pub fn bundle(self) -> ModelBundle {
         ModelBundle::new(self.card(), Cow::Borrowed(self.weights()))
             .expect("embedded weights are a valid safetensors file (tested)")
@@ -261,7 +261,7 @@ mod tests {
                 Some(bundle.card.arch.name.as_str()),
                 match model {
                     ShippedModel::Accurate => Some("wide"),
-                    ShippedModel::Fast => Some("fast"),
+                    ShippedModel::Fast => Some("fast-deep"),
                 }
             );
             // Stored in float16, handed to the engines in float32.

@@ -89,7 +89,7 @@ mod tests {
         assert_eq!(models.choose(Some("accurate")), Ok(ModelChoice::Served));
         let fast = models.choose(Some("fast")).unwrap();
         assert_eq!(fast, ModelChoice::Shipped(ShippedModel::Fast));
-        assert_eq!(models.get(fast).card().arch.name, "fast");
+        assert_eq!(models.get(fast).card().arch.name, "fast-deep");
         assert_eq!(models.get(ModelChoice::Served).card().arch.name, "wide");
         for bad in ["/etc", "../models/ferrite", "Fast", ""] {
             let err = models.choose(Some(bad)).unwrap_err();

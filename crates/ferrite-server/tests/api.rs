@@ -208,7 +208,7 @@ async fn health_model_openapi_and_assets() {
     assert_eq!(model["card"]["labels"].as_array().unwrap().len(), 7);
     assert_eq!(model["card"]["arch"]["name"], "wide");
     let (_, bytes) = send(app(None), get("/api/model?model=fast")).await;
-    assert_eq!(json(&bytes)["card"]["arch"]["name"], "fast");
+    assert_eq!(json(&bytes)["card"]["arch"]["name"], "fast-deep");
     let (status, _) = send(app(None), get("/api/model?model=nope")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(model["colours"]["happy"].as_str().unwrap().starts_with('#'));

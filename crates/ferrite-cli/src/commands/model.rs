@@ -135,21 +135,23 @@ mod tests {
         let card: ModelCard =
             serde_json::from_str(include_str!("../../../../models/fast/card.json")).unwrap();
         let mut leg = card.training.legs[0].clone();
-        assert_eq!(
-            leg_origin(&leg).as_deref(),
-            Some("recipe fast-no-dropout 1/1 (distil)"),
-            "the shipped fast model: one sitting of a recipe file's only stage"
-        );
         leg.recipe.stage = None;
         leg.sittings.clear();
-        assert_eq!(leg_origin(&leg), None, "a leg from before recipes");
-        leg.recipe.stage = Some("fast 1/2 (distil)".into());
+        assert_eq!(leg_origin(&leg), None, "a leg run by `ferrite train` alone");
         let sitting = Sitting {
             hardware: "here".into(),
             first_epoch: 1,
             epochs: 3,
             seconds: 60.0,
         };
+        leg.recipe.stage = Some("fast-no-dropout 1/1 (distil)".into());
+        leg.sittings = vec![sitting.clone()];
+        assert_eq!(
+            leg_origin(&leg).as_deref(),
+            Some("recipe fast-no-dropout 1/1 (distil)"),
+            "one sitting of a recipe file's only stage"
+        );
+        leg.recipe.stage = Some("fast 1/2 (distil)".into());
         leg.sittings = vec![sitting.clone(), sitting];
         assert_eq!(
             leg_origin(&leg).as_deref(),

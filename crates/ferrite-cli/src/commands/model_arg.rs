@@ -8,7 +8,7 @@ use ferrite_model::{ModelSource, ShippedModel, MODEL_ENV};
 /// The model a subcommand uses.
 #[derive(Args, Clone, Debug)]
 pub struct ModelArg {
-    /// Model: a shipped model, `accurate` (the wide CNN, 687 MFLOP a face) or `fast` (49
+    /// Model: a shipped model, `accurate` (the wide CNN, 687 MFLOP a face) or `fast` (60
     /// MFLOP, distilled from it), or a model folder (card.json + model.safetensors). Default:
     /// $FERRITE_MODEL if set, else `accurate`. Both shipped models are embedded in this binary.
     #[arg(long, value_name = "NAME|DIR")]

@@ -121,7 +121,7 @@ mod tests {
         let fast = load("fast", TrainDevice::Cpu).unwrap();
         assert_eq!(fast.stages.len(), 1);
         let distil = &fast.stages[0].config;
-        assert_eq!(distil.arch.name, "fast");
+        assert_eq!(distil.arch.name, "fast-deep");
         assert!(
             ShippedModel::Fast
                 .card()
