@@ -49,12 +49,18 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Writes the model folder with float16 weights (checked to load before anything is written).
-fn float16(args: &ExportArgs) -> anyhow::Result<ExitCode> {
+/// The model `--model` names, its weights checked against its card by building the network.
+fn load_checked(args: &ExportArgs) -> anyhow::Result<(ModelSource, ModelBundle, Network)> {
     let source = args.model.resolve()?;
     let bundle = source.load()?;
-    Network::from_safetensors(&bundle.card.arch, &bundle.weights)
+    let net = Network::from_safetensors(&bundle.card.arch, &bundle.weights)
         .with_context(|| format!("{}: the weights do not match the card", source.to_arg()))?;
+    Ok((source, bundle, net))
+}
+
+/// Writes the model folder with float16 weights (checked to load before anything is written).
+fn float16(args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let (source, bundle, _) = load_checked(args)?;
     let half = narrow_to_f16(&bundle.weights)
         .with_context(|| format!("{}: cannot store the weights as float16", source.to_arg()))?;
     std::fs::create_dir_all(&args.out)
@@ -72,10 +78,7 @@ fn float16(args: &ExportArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn onnx(args: &ExportArgs) -> anyhow::Result<ExitCode> {
-    let source = args.model.resolve()?;
-    let bundle = source.load()?;
-    let net = Network::from_safetensors(&bundle.card.arch, &bundle.weights)
-        .with_context(|| format!("{}: the weights do not match the card", source.to_arg()))?;
+    let (source, bundle, net) = load_checked(args)?;
     let bytes = ferrite_onnx::export(&net, &bundle.card);
     std::fs::write(&args.out, &bytes)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
