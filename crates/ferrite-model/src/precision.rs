@@ -1,9 +1,8 @@
 //! How a weights file stores its numbers. Every engine computes in float32, but a model may be
 //! stored in float16: half the bytes in the binary, in a model folder and in what the browser's
-//! private mode downloads, for a change in the probabilities of about 1e-3 (the shipped models'
-//! accuracy is unchanged to the face: README, "Half-precision weights"). A bundle's weights
-//! are widened to float32 once, when the bundle is built, so nothing past this module ever sees
-//! float16.
+//! private mode downloads, for 1-3 faces in 3,589 that change label with the shipped models
+//! (README, "Half-precision weights"). A bundle's weights are widened to float32 once, when the
+//! bundle is built, so nothing past this module ever sees float16.
 
 use std::borrow::Cow;
 
