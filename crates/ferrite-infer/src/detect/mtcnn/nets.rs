@@ -9,11 +9,12 @@ use std::sync::OnceLock;
 
 use ferrite_engine::layers::dense;
 use ferrite_engine::layers::valid::{max_pool, Map, ValidConv};
-use half::f16;
+use ferrite_model::widen_to_f32;
 use safetensors::{Dtype, SafeTensors};
 
 /// MTCNN's weights (MIT licence, see assets/MTCNN-LICENSE), PyTorch layouts, stored as
-/// float16 (half the size in the binary and the WebAssembly module) and widened at load.
+/// float16 (half the size in the binary and the WebAssembly module) and widened at load by
+/// `ferrite_model::widen_to_f32`, as the emotion models are.
 const WEIGHTS: &[u8] = include_bytes!("../../../assets/mtcnn.safetensors");
 
 /// What every network's head gives for a window: the probability that it is a face and four
@@ -46,8 +47,8 @@ impl Nets {
     pub(crate) fn shared() -> &'static Nets {
         static NETS: OnceLock<Nets> = OnceLock::new();
         NETS.get_or_init(|| {
-            let file = SafeTensors::deserialize(WEIGHTS).expect("the embedded MTCNN weights parse");
-            let w = Weights(file);
+            let wide = widen_to_f32(WEIGHTS).expect("the embedded MTCNN weights parse");
+            let w = Weights(SafeTensors::deserialize(&wide).expect("widened weights parse"));
             Nets {
                 proposal: ProposalNet::load(&w),
                 refine: WindowNet::load_refine(&w),
@@ -57,7 +58,7 @@ impl Nets {
     }
 }
 
-/// Tensors of the weight file by name, widened to `f32`s.
+/// Tensors of the widened weight file by name, as `f32`s.
 struct Weights<'a>(SafeTensors<'a>);
 
 impl Weights<'_> {
@@ -66,14 +67,10 @@ impl Weights<'_> {
             .0
             .tensor(name)
             .unwrap_or_else(|_| panic!("the embedded MTCNN weights hold {name}"));
-        assert_eq!(
-            view.dtype(),
-            Dtype::F16,
-            "the embedded MTCNN weights are float16"
-        );
+        assert_eq!(view.dtype(), Dtype::F32, "{name} is widened to float32");
         view.data()
-            .chunks_exact(2)
-            .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect()
     }
 
