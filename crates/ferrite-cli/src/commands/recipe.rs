@@ -119,8 +119,8 @@ mod tests {
     #[test]
     fn the_built_in_recipes_parse_into_their_stages() {
         let fast = load("fast", TrainDevice::Cpu).unwrap();
-        assert_eq!(fast.stages.len(), 1);
-        let distil = &fast.stages[0].config;
+        assert_eq!(fast.stages.len(), 2);
+        let distil = &fast.stages[1].config;
         assert_eq!(distil.arch.name, "fast-deep");
         assert!(
             ShippedModel::Fast
@@ -133,8 +133,12 @@ mod tests {
             (distil.arch.conv_dropout, distil.arch.fc_dropout),
             (0.0, 0.1)
         );
-        assert_eq!(distil.epochs, 60);
+        assert_eq!(distil.epochs, 30);
         assert!(distil.distill.is_some());
+        assert!(
+            distil.mixup > 0.0,
+            "function matching: the teacher reads mixed batches"
+        );
         let accurate = load("accurate", TrainDevice::Vulkan).unwrap();
         assert_eq!(accurate.stages.len(), 11);
         let last = &accurate.stages[10].config;
