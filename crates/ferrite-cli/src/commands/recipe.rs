@@ -120,23 +120,23 @@ mod tests {
     fn the_built_in_recipes_parse_into_their_stages() {
         let fast = load("fast", TrainDevice::Cpu).unwrap();
         assert_eq!(fast.stages.len(), 2);
-        let distil = &fast.stages[1].config;
-        assert_eq!(distil.arch.name, "fast-deep");
+        let second = &fast.stages[1].config;
+        assert_eq!(second.arch.name, "fast-deep");
         assert!(
             ShippedModel::Fast
                 .card()
                 .arch
-                .has_the_weights_of(&distil.arch),
+                .has_the_weights_of(&second.arch),
             "the recipe makes the shipped fast model's network"
         );
         assert_eq!(
-            (distil.arch.conv_dropout, distil.arch.fc_dropout),
+            (second.arch.conv_dropout, second.arch.fc_dropout),
             (0.0, 0.1)
         );
-        assert_eq!(distil.epochs, 30);
-        assert!(distil.distill.is_some());
+        assert_eq!(second.epochs, 30);
+        assert!(second.distill.is_some());
         assert!(
-            distil.mixup > 0.0,
+            second.mixup > 0.0,
             "function matching: the teacher reads mixed batches"
         );
         let accurate = load("accurate", TrainDevice::Vulkan).unwrap();
