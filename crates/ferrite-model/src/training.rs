@@ -205,6 +205,10 @@ pub enum TeacherTargets {
     /// forward pass (for `fast` from `accurate`: 14x the student's cost, 2.8x the step).
     #[default]
     Online,
+    /// On each augmented batch and on its mirror image, each member's logits averaged over the
+    /// two (as `clean` averages them): the teacher with flip test-time augmentation, at twice
+    /// the teacher's cost a step.
+    OnlineFlip,
     /// Once, before the first epoch, on each training face and its mirror image (their logits
     /// averaged); every augmented view of a face then learns that one target. With light
     /// augmentation the views stay close to the face, and the steps run at the student's pace.
@@ -216,6 +220,7 @@ impl TeacherTargets {
     pub fn name(self) -> &'static str {
         match self {
             TeacherTargets::Online => "online",
+            TeacherTargets::OnlineFlip => "online-flip",
             TeacherTargets::Clean => "clean",
         }
     }
@@ -226,8 +231,11 @@ impl std::str::FromStr for TeacherTargets {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "online" => Ok(TeacherTargets::Online),
+            "online-flip" => Ok(TeacherTargets::OnlineFlip),
             "clean" => Ok(TeacherTargets::Clean),
-            other => Err(format!("unknown teacher targets `{other}` (online, clean)")),
+            other => Err(format!(
+                "unknown teacher targets `{other}` (online, online-flip, clean)"
+            )),
         }
     }
 }

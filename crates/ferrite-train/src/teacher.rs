@@ -1,6 +1,6 @@
 //! The teacher of a distilled run: its soft targets for each step, computed on the step's
-//! augmented faces (`online`) or once before training on each clean face and its mirror
-//! (`clean`, [`TeacherTargets::Clean`]).
+//! augmented faces (`online`; with `online-flip`, on them and their mirrors) or once before
+//! training on each clean face and its mirror (`clean`, [`TeacherTargets::Clean`]).
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -18,8 +18,14 @@ const CLEAN_CHUNK: usize = 256;
 /// Where a distilled run's soft targets come from.
 pub(crate) enum Teacher {
     /// The teacher's members, each prepared for inference once (batch norm folded, Winograd
-    /// weights transformed, activation buffers kept), run on every augmented batch.
-    Online(Vec<InferenceNet>),
+    /// weights transformed, activation buffers kept), run on every augmented batch, and on its
+    /// mirror image too when `mirrored` (each member's logits averaged over the two).
+    Online {
+        /// The members.
+        members: Vec<InferenceNet>,
+        /// Whether each batch's mirror image is read too.
+        mirrored: bool,
+    },
     /// The teacher's log-probabilities for every training face (a row of 7 per face, in sample
     /// order).
     Clean(Vec<f32>),
@@ -51,7 +57,14 @@ impl Teacher {
             distill.targets.name()
         );
         Ok(match distill.targets {
-            TeacherTargets::Online => Teacher::Online(members),
+            TeacherTargets::Online => Teacher::Online {
+                members,
+                mirrored: false,
+            },
+            TeacherTargets::OnlineFlip => Teacher::Online {
+                members,
+                mirrored: true,
+            },
             TeacherTargets::Clean => Teacher::Clean(clean_targets(&members, train)),
         })
     }
@@ -60,10 +73,18 @@ impl Teacher {
     /// of the training samples `batch`; a member trained on crops reads their centre windows.
     pub(crate) fn log_probabilities(&self, faces: &[f32], batch: &[usize]) -> Vec<f32> {
         match self {
-            Teacher::Online(members) => {
+            Teacher::Online { members, mirrored } => {
+                let n = batch.len();
+                let mirrors = mirrored.then(|| mirror_faces(faces));
                 let per_member: Vec<Vec<f32>> = members
                     .iter()
-                    .map(|net| member_logits(net, faces, batch.len()))
+                    .map(|net| {
+                        let logits = member_logits(net, faces, n);
+                        match &mirrors {
+                            None => logits,
+                            Some(m) => mean(&logits, &member_logits(net, m, n)),
+                        }
+                    })
                     .collect();
                 ensemble_log_probabilities(&per_member)
             }
@@ -85,6 +106,21 @@ fn member_logits(net: &InferenceNet, faces: &[f32], n: usize) -> Vec<f32> {
         let windows = vec![FaceView::centre(side); n];
         net.logits(&cut_windows(faces, &windows, side), n)
     }
+}
+
+/// The 48x48 `faces` mirrored left to right (a member trained on crops then reads the mirror
+/// of its centre window, which is centred too).
+fn mirror_faces(faces: &[f32]) -> Vec<f32> {
+    let mut out = faces.to_vec();
+    for row in out.chunks_exact_mut(FACE_SIZE) {
+        row.reverse();
+    }
+    out
+}
+
+/// The element-wise mean of two logit arrays.
+fn mean(a: &[f32], b: &[f32]) -> Vec<f32> {
+    a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect()
 }
 
 /// The teacher's log-probabilities for every face of `set`: each member's logits averaged
@@ -136,5 +172,78 @@ fn mirrored_mean_logits(net: &InferenceNet, chunk: &[Sample], n: usize) -> Vec<f
     }
     let logits = net.logits(&input, views.len() * n);
     let (a, b) = logits.split_at(n * NUM_CLASSES);
-    a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect()
+    mean(a, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrite_data::{face_to_input, Emotion, FACE_PIXELS};
+    use ferrite_model::ArchSpec;
+
+    /// Five faces of varied pixels, none of them symmetric.
+    fn faces() -> Dataset {
+        let samples = (0..5u32)
+            .map(|i| Sample {
+                pixels: (0..FACE_PIXELS as u32)
+                    .map(|p| ((p * 7 + i * 31 + (p % 48) * p / 48) % 256) as u8)
+                    .collect(),
+                label: Emotion::ALL[i as usize],
+                source: format!("face{i}"),
+            })
+            .collect();
+        Dataset {
+            samples,
+            ..Dataset::default()
+        }
+    }
+
+    /// A teacher of random weights, scaled up so that its logits tell a face from its mirror
+    /// (at their initial scale, batch norm at its initial statistics keeps them within 1e-4).
+    fn teacher(mirrored: bool) -> Teacher {
+        let mut net = Network::new(&ArchSpec::preset("fast").unwrap(), 3);
+        for param in net.params_mut() {
+            param.iter_mut().for_each(|w| *w *= 1.5);
+        }
+        Teacher::Online {
+            members: vec![InferenceNet::new(&net)],
+            mirrored,
+        }
+    }
+
+    #[test]
+    fn online_flip_targets_on_clean_faces_are_the_clean_targets() {
+        let set = faces();
+        let batch: Vec<usize> = (0..set.samples.len()).collect();
+        let mut inputs = vec![0.0; batch.len() * FACE_PIXELS];
+        for (sample, out) in set.samples.iter().zip(inputs.chunks_exact_mut(FACE_PIXELS)) {
+            face_to_input(&sample.pixels, out);
+        }
+        let Teacher::Online { members, .. } = teacher(false) else {
+            unreachable!()
+        };
+        let clean = clean_targets(&members, &set);
+        let flip = teacher(true).log_probabilities(&inputs, &batch);
+        let plain = teacher(false).log_probabilities(&inputs, &batch);
+        let gap = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0f32, f32::max)
+        };
+        assert!(gap(&flip, &clean) < 1e-4, "{}", gap(&flip, &clean));
+        assert!(gap(&plain, &clean) > 1e-3, "{}", gap(&plain, &clean));
+    }
+
+    #[test]
+    fn mirroring_reverses_each_row_and_twice_is_the_identity() {
+        let faces: Vec<f32> = (0..2 * FACE_PIXELS).map(|i| i as f32).collect();
+        let once = mirror_faces(&faces);
+        assert_eq!(once[0], (FACE_SIZE - 1) as f32);
+        assert_eq!(
+            once[FACE_PIXELS + FACE_SIZE],
+            (FACE_PIXELS + 2 * FACE_SIZE - 1) as f32
+        );
+        assert_eq!(mirror_faces(&once), faces);
+    }
 }

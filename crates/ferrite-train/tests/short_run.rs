@@ -599,17 +599,25 @@ fn a_student_learns_from_its_teacher_alone() {
     let data = tempfile::tempdir().unwrap();
     synthetic_dataset(data.path(), 24);
     let teacher = tempfile::tempdir().unwrap();
-    let config = learning_config(Engine::Ferrite);
+    // Mirrored, these vertical stripes are their negative: a teacher averaged with its mirror
+    // (online-flip and clean targets) is only a teacher if it learnt from mirrored faces too,
+    // as every real teacher does.
+    let mut config = learning_config(Engine::Ferrite);
+    config.augment.flip = true;
     let (teacher_acc, _) = run_to_end(data.path(), teacher.path(), &config, false)
         .unwrap()
         .best
         .unwrap();
     assert!(teacher_acc > 0.8, "{teacher_acc}");
 
-    // Both kinds of soft target: the teacher on each augmented batch, and computed once on the
-    // clean faces and their mirrors.
+    // Every kind of soft target: the teacher on each augmented batch (alone, and averaged with
+    // its mirror), and computed once on the clean faces and their mirrors.
     let mut student_config = config.clone();
-    for targets in [TeacherTargets::Online, TeacherTargets::Clean] {
+    for targets in [
+        TeacherTargets::Online,
+        TeacherTargets::OnlineFlip,
+        TeacherTargets::Clean,
+    ] {
         let student = tempfile::tempdir().unwrap();
         let distill = ferrite_model::Distillation {
             teachers: vec![ModelSource::Dir(teacher.path().to_path_buf())],
