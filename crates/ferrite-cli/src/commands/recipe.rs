@@ -119,28 +119,30 @@ mod tests {
     #[test]
     fn the_built_in_recipes_parse_into_their_stages() {
         let fast = load("fast", TrainDevice::Cpu).unwrap();
-        assert_eq!(fast.stages.len(), 2);
-        let second = &fast.stages[1].config;
-        assert_eq!(second.arch.name, "fast-deep");
+        assert_eq!(fast.stages.len(), 4);
+        ran_as_the_shipped_legs(&fast, ShippedModel::Fast);
+        let last = &fast.stages[3].config;
+        assert_eq!(last.arch.name, "fast-deep");
         assert!(
             ShippedModel::Fast
                 .card()
                 .arch
-                .has_the_weights_of(&second.arch),
+                .has_the_weights_of(&last.arch),
             "the recipe makes the shipped fast model's network"
         );
         assert_eq!(
-            (second.arch.conv_dropout, second.arch.fc_dropout),
+            (last.arch.conv_dropout, last.arch.fc_dropout),
             (0.0, 0.1)
         );
-        assert_eq!(second.epochs, 30);
-        assert!(second.distill.is_some());
+        assert_eq!(last.epochs, 30);
+        assert!(last.distill.is_some());
         assert!(
-            second.mixup > 0.0,
+            last.mixup > 0.0,
             "function matching: the teacher reads mixed batches"
         );
         let accurate = load("accurate", TrainDevice::Vulkan).unwrap();
         assert_eq!(accurate.stages.len(), 11);
+        ran_as_the_shipped_legs(&accurate, ShippedModel::Accurate);
         let last = &accurate.stages[10].config;
         assert_eq!((last.arch.conv_dropout, last.arch.fc_dropout), (0.1, 0.3));
         assert!(ShippedModel::Accurate
@@ -150,6 +152,31 @@ mod tests {
         let devices: Vec<_> = accurate.stages.iter().map(|s| s.config.device).collect();
         assert_eq!(devices[0], TrainDevice::Vulkan, "burn stages go to the GPU");
         assert_eq!(devices[1], TrainDevice::Cpu, "gemm stages stay on the CPU");
+    }
+
+    /// Each stage of `recipe` has the seed, rate and teacher that the shipped model's card records
+    /// for its leg: the recipe is what made the model.
+    fn ran_as_the_shipped_legs(recipe: &StagedRecipe, model: ShippedModel) {
+        let legs = model.card().training.legs;
+        assert_eq!(recipe.stages.len(), legs.len(), "{model:?}: a stage a leg");
+        for (stage, leg) in recipe.stages.iter().zip(&legs) {
+            let config = &stage.config;
+            let teachers = |d: &Option<ferrite_model::Distillation>| {
+                d.as_ref().map(|d| (d.teachers.clone(), d.targets))
+            };
+            assert_eq!(
+                (config.seed, config.lr, config.mixup),
+                (leg.recipe.seed, leg.recipe.lr, leg.recipe.mixup),
+                "{model:?}, stage {}",
+                stage.name
+            );
+            assert_eq!(
+                teachers(&config.distill),
+                teachers(&leg.recipe.distill),
+                "{model:?}, stage {}",
+                stage.name
+            );
+        }
     }
 
     #[test]
