@@ -52,6 +52,12 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Model(_) | Command::Eval(_) | Command::Predict(_)
+    ) {
+        stop_quietly_when_the_reader_leaves();
+    }
     let result = match cli.command {
         Command::Train(args) => commands::train::run(*args),
         Command::Eval(args) => commands::eval::run(args),
@@ -69,5 +75,17 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// For commands whose output is text for a terminal or a pipe (`ferrite predict DIR | head`):
+/// when the reader closes the pipe, the process ends as `cat` or `grep` do, instead of
+/// panicking in `println!` on the write error. Rust ignores SIGPIPE so that a write to a closed
+/// socket or child pipe comes back as an error; `serve`, `video` and `train` keep that.
+fn stop_quietly_when_the_reader_leaves() {
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

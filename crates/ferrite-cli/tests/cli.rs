@@ -610,3 +610,49 @@ fn float16_export_stores_a_model_in_half_the_bytes() {
     std::fs::write(wide.join("model.safetensors"), b"not weights").unwrap();
     fails_naming(&export, "not a safetensors file");
 }
+
+/// `ferrite predict DIR | head -1`: the reader leaves after a line, and predict ends as `cat`
+/// would (by SIGPIPE), not with an error (before: `error: Broken pipe`, exit 1) or, in the
+/// commands that print with `println!` (`ferrite model`), a panic on the failed write.
+#[cfg(unix)]
+#[test]
+fn predict_ends_quietly_when_its_reader_leaves() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+
+    let faces = tempfile::tempdir().unwrap();
+    for i in 0..400u32 {
+        GrayImage::from_fn(48, 48, |x, y| Luma([((x * 5 + y * 3 + i) % 256) as u8]))
+            .save(faces.path().join(format!("face{i}.png")))
+            .unwrap();
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrite"))
+        .args([
+            "predict",
+            "--whole-image",
+            "--model",
+            "fast",
+            "--format",
+            "json",
+        ])
+        .arg(faces.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(!first.is_empty());
+    // The reader is gone; the rest of the output (400 faces of JSON, over a pipe's 64 KiB) has
+    // nowhere to go.
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("error"),
+        "{stderr}"
+    );
+    assert_eq!(out.status.signal(), Some(13), "SIGPIPE: {:?}", out.status);
+}

@@ -130,10 +130,7 @@ mod tests {
                 .has_the_weights_of(&last.arch),
             "the recipe makes the shipped fast model's network"
         );
-        assert_eq!(
-            (last.arch.conv_dropout, last.arch.fc_dropout),
-            (0.0, 0.1)
-        );
+        assert_eq!((last.arch.conv_dropout, last.arch.fc_dropout), (0.0, 0.1));
         assert_eq!(last.epochs, 30);
         assert!(last.distill.is_some());
         assert!(
