@@ -4,7 +4,7 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use ferrite_data::{Dataset, FaceView, Sample, Tta, FACE_SIZE, NUM_CLASSES};
+use ferrite_data::{face_to_input, Dataset, FaceView, FACE_PIXELS, FACE_SIZE, NUM_CLASSES};
 use ferrite_engine::{ensemble_log_probabilities, InferenceNet, Network};
 use ferrite_model::{Distillation, TeacherTargets};
 
@@ -75,15 +75,11 @@ impl Teacher {
         match self {
             Teacher::Online { members, mirrored } => {
                 let n = batch.len();
-                let mirrors = mirrored.then(|| mirror_faces(faces));
                 let per_member: Vec<Vec<f32>> = members
                     .iter()
-                    .map(|net| {
-                        let logits = member_logits(net, faces, n);
-                        match &mirrors {
-                            None => logits,
-                            Some(m) => mean(&logits, &member_logits(net, m, n)),
-                        }
+                    .map(|net| match mirrored {
+                        false => member_logits(net, faces, n),
+                        true => mirrored_mean_logits(net, faces, n),
                     })
                     .collect();
                 ensemble_log_probabilities(&per_member)
@@ -108,8 +104,7 @@ fn member_logits(net: &InferenceNet, faces: &[f32], n: usize) -> Vec<f32> {
     }
 }
 
-/// The 48x48 `faces` mirrored left to right (a member trained on crops then reads the mirror
-/// of its centre window, which is centred too).
+/// The 48x48 `faces` mirrored left to right.
 fn mirror_faces(faces: &[f32]) -> Vec<f32> {
     let mut out = faces.to_vec();
     for row in out.chunks_exact_mut(FACE_SIZE) {
@@ -118,8 +113,14 @@ fn mirror_faces(faces: &[f32]) -> Vec<f32> {
     out
 }
 
-/// The element-wise mean of two logit arrays.
-fn mean(a: &[f32], b: &[f32]) -> Vec<f32> {
+/// One member's logits for `n` 48x48 faces averaged with those of their mirror images, in one
+/// call over both (a member trained on crops reads the mirror of its centre window, which is
+/// centred too).
+fn mirrored_mean_logits(net: &InferenceNet, faces: &[f32], n: usize) -> Vec<f32> {
+    let mut both = faces.to_vec();
+    both.extend(mirror_faces(faces));
+    let logits = member_logits(net, &both, 2 * n);
+    let (a, b) = logits.split_at(n * NUM_CLASSES);
     a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect()
 }
 
@@ -136,11 +137,16 @@ fn clean_targets(members: &[InferenceNet], set: &Dataset) -> Vec<f32> {
     );
     let started = std::time::Instant::now();
     let mut out = Vec::with_capacity(set.samples.len() * NUM_CLASSES);
+    let mut faces = Vec::with_capacity(CLEAN_CHUNK * FACE_PIXELS);
     for chunk in set.samples.chunks(CLEAN_CHUNK) {
         let n = chunk.len();
+        faces.resize(n * FACE_PIXELS, 0.0);
+        for (sample, face) in chunk.iter().zip(faces.chunks_exact_mut(FACE_PIXELS)) {
+            face_to_input(&sample.pixels, face);
+        }
         let per_member: Vec<Vec<f32>> = members
             .iter()
-            .map(|net| mirrored_mean_logits(net, chunk, n))
+            .map(|net| mirrored_mean_logits(net, &faces, n))
             .collect();
         out.extend(ensemble_log_probabilities(&per_member));
         bar.inc(n as u64);
@@ -160,25 +166,10 @@ fn clean_targets(members: &[InferenceNet], set: &Dataset) -> Vec<f32> {
     out
 }
 
-/// One member's logits for the `n` faces of `chunk`, averaged with those of their mirrors.
-fn mirrored_mean_logits(net: &InferenceNet, chunk: &[Sample], n: usize) -> Vec<f32> {
-    let side = net.input_size();
-    let views = Tta::Flip.views(side);
-    let mut input = vec![0.0f32; views.len() * n * side * side];
-    for (view, part) in views.iter().zip(input.chunks_exact_mut(n * side * side)) {
-        for (sample, face) in chunk.iter().zip(part.chunks_exact_mut(side * side)) {
-            view.write_input(&sample.pixels, side, face);
-        }
-    }
-    let logits = net.logits(&input, views.len() * n);
-    let (a, b) = logits.split_at(n * NUM_CLASSES);
-    mean(a, b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ferrite_data::{face_to_input, Emotion, FACE_PIXELS};
+    use ferrite_data::{Emotion, Sample};
     use ferrite_model::ArchSpec;
 
     /// Five faces of varied pixels, none of them symmetric.
