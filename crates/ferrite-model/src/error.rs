@@ -33,6 +33,12 @@ pub enum ModelError {
         /// What is wrong with its value.
         reason: String,
     },
+    /// `@previous` outside a recipe, where no stage came before.
+    #[error(
+        "@previous names the model the previous stage of a recipe made: it has a meaning only \
+         in a recipe stage after the first (`ferrite train --recipe`)"
+    )]
+    OutsideRecipe,
     /// An I/O error on a named path.
     #[error("{path}: {source}")]
     Io {

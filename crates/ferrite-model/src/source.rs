@@ -91,7 +91,14 @@ pub enum ModelSource {
     Shipped(ShippedModel),
     /// A model directory (`card.json` + `model.safetensors`).
     Dir(PathBuf),
+    /// `@previous`: the model the stage before made, in a recipe (a stage's teacher can be the
+    /// model it starts from). Only a recipe resolves it, to that stage's folder; anywhere else
+    /// loading it is an error that says so.
+    PreviousStage,
 }
+
+/// How `@previous` ([`ModelSource::PreviousStage`]) is written.
+const PREVIOUS_STAGE: &str = "@previous";
 
 impl Default for ModelSource {
     fn default() -> Self {
@@ -102,14 +109,18 @@ impl Default for ModelSource {
 impl FromStr for ModelSource {
     type Err = String;
 
-    /// A shipped model's name (`accurate`, `fast`) names that model; anything else is a directory. A
-    /// folder that has a shipped model's name is reached with a path (`./accurate`).
+    /// A shipped model's name (`accurate`, `fast`) names that model, `@previous` the previous
+    /// stage's in a recipe; anything else is a directory. A folder that has one of those names
+    /// is reached with a path (`./accurate`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.trim().is_empty() {
             return Err(format!(
                 "an empty model name: give a model folder or one of {}",
                 ShippedModel::names()
             ));
+        }
+        if s == PREVIOUS_STAGE {
+            return Ok(ModelSource::PreviousStage);
         }
         Ok(match ShippedModel::from_name(s) {
             Some(model) => ModelSource::Shipped(model),
@@ -140,6 +151,12 @@ impl fmt::Display for ModelSource {
                 write!(f, "{} (shipped, embedded in the binary)", model.name())
             }
             ModelSource::Dir(dir) => write!(f, "{}", dir.display()),
+            ModelSource::PreviousStage => {
+                write!(
+                    f,
+                    "{PREVIOUS_STAGE} (the model the previous recipe stage made)"
+                )
+            }
         }
     }
 }
@@ -175,13 +192,14 @@ impl ModelSource {
         match self {
             ModelSource::Shipped(model) => model.name().to_string(),
             ModelSource::Dir(dir) => dir.display().to_string(),
+            ModelSource::PreviousStage => PREVIOUS_STAGE.to_string(),
         }
     }
 
     /// The model directory, for a model on disk.
     pub fn dir(&self) -> Option<&Path> {
         match self {
-            ModelSource::Shipped(_) => None,
+            ModelSource::Shipped(_) | ModelSource::PreviousStage => None,
             ModelSource::Dir(dir) => Some(dir),
         }
     }
@@ -191,6 +209,7 @@ impl ModelSource {
         match self {
             ModelSource::Shipped(model) => Ok(model.card()),
             ModelSource::Dir(dir) => ModelBundle::read_card(dir),
+            ModelSource::PreviousStage => Err(ModelError::OutsideRecipe),
         }
     }
 
@@ -199,6 +218,7 @@ impl ModelSource {
         match self {
             ModelSource::Shipped(model) => Ok(model.bundle()),
             ModelSource::Dir(dir) => ModelBundle::read(dir),
+            ModelSource::PreviousStage => Err(ModelError::OutsideRecipe),
         }
     }
 }
@@ -226,6 +246,13 @@ mod tests {
             Ok(ModelSource::Dir("runs/wide".into()))
         );
         assert!("".parse::<ModelSource>().is_err());
+        let previous = "@previous".parse::<ModelSource>().unwrap();
+        assert_eq!(previous, ModelSource::PreviousStage);
+        assert_eq!(previous.to_arg(), "@previous", "saved as it is written");
+        for err in [previous.load().err(), previous.read_card().err()] {
+            let err = err.map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("only in a recipe stage"), "{err:?}");
+        }
     }
 
     #[test]

@@ -123,6 +123,19 @@ impl TrainConfig {
                 "--device vulkan needs --engine burn (the gemm engine runs on the CPU)".into(),
             );
         }
+        let teachers = self.distill.iter().flat_map(|d| &d.teachers);
+        if self
+            .init
+            .iter()
+            .chain(teachers)
+            .any(|m| *m == ModelSource::PreviousStage)
+        {
+            return Err(
+                "@previous names the model the previous stage of a recipe made: only a recipe \
+                 stage after the first can use it"
+                    .into(),
+            );
+        }
         if let Some(distill) = &self.distill {
             distill.validate()?;
             if self.engine != Engine::Ferrite {
@@ -183,7 +196,11 @@ mod tests {
             }),
             ..TrainConfig::default()
         };
-        assert!(refused(config).contains("--teacher-targets online"));
+        assert!(refused(config.clone()).contains("--teacher-targets online"));
+        let mut outside_a_recipe = config;
+        outside_a_recipe.mixup = 0.0;
+        outside_a_recipe.distill.as_mut().unwrap().teachers = vec![ModelSource::PreviousStage];
+        assert!(refused(outside_a_recipe).contains("@previous"));
         let config = TrainConfig {
             mixup: -1.0,
             ..TrainConfig::default()

@@ -17,7 +17,8 @@ use crate::{train, TrainConfig, TrainError, TrainOutcome};
 pub struct Stage {
     /// A short name (`distil`, `fine-tune`), used in the stage's folder name.
     pub name: String,
-    /// The run. A stage after the first without `init` starts from the previous stage's model.
+    /// The run. A stage after the first without `init` starts from the previous stage's model;
+    /// `@previous` as its teacher (or init) names that model too.
     pub config: TrainConfig,
 }
 
@@ -74,8 +75,7 @@ impl StagedRecipe {
                     stage.name
                 ));
             }
-            stage
-                .config
+            self.stage_config(Path::new("OUT"), i)
                 .validate()
                 .map_err(|e| format!("stage {} ({}): {e}", i + 1, stage.name))?;
         }
@@ -83,12 +83,20 @@ impl StagedRecipe {
     }
 
     /// The configuration stage `index` runs with: its own, starting from the previous stage's
-    /// model unless it names one, and recording the recipe and the stage.
+    /// model unless it names one, `@previous` resolved to that model's folder, and recording the
+    /// recipe and the stage. In the first stage `@previous` stays, for validation to refuse.
     fn stage_config(&self, out: &Path, index: usize) -> TrainConfig {
         let stage = &self.stages[index];
         let mut config = stage.config.clone();
-        if index > 0 && config.init.is_none() {
-            config.init = Some(ModelSource::Dir(self.stage_dir(out, index - 1)));
+        if index > 0 {
+            let previous = ModelSource::Dir(self.stage_dir(out, index - 1));
+            let init = config.init.get_or_insert(ModelSource::PreviousStage);
+            let teachers = config.distill.iter_mut().flat_map(|d| &mut d.teachers);
+            for source in std::iter::once(init).chain(teachers) {
+                if *source == ModelSource::PreviousStage {
+                    *source = previous.clone();
+                }
+            }
         }
         config.recipe_stage = Some(format!(
             "{} {}/{} ({})",

@@ -292,11 +292,24 @@ fn a_recipe_runs_its_stages_in_order_and_continues_after_a_stop() {
                 name: "second".into(),
                 config: TrainConfig {
                     lr: 1e-3,
+                    distill: Some(ferrite_model::Distillation {
+                        teachers: vec![ModelSource::PreviousStage],
+                        temperature: 4.0,
+                        weight: 0.5,
+                        targets: TeacherTargets::Online,
+                    }),
                     ..tiny_config(1)
                 },
             },
         ],
     };
+    let mut no_stage_before = recipe.clone();
+    no_stage_before.stages.swap(0, 1);
+    let err = no_stage_before.validate().unwrap_err();
+    assert!(
+        err.contains("stage 1 (second)") && err.contains("@previous"),
+        "{err}"
+    );
     let stopped = recipe
         .run(data.path(), out.path(), false, &AtomicBool::new(true))
         .unwrap();
@@ -321,6 +334,11 @@ fn a_recipe_runs_its_stages_in_order_and_continues_after_a_stop() {
         legs[1].recipe.init.as_deref(),
         Some(first_dir.to_str().unwrap()),
         "the second stage starts from the first's model"
+    );
+    assert_eq!(
+        legs[1].recipe.distill.as_ref().unwrap().teachers,
+        [ModelSource::Dir(first_dir.clone())],
+        "and learns from it: @previous is the first stage's folder"
     );
     let sittings: Vec<usize> = legs[0].sittings.iter().map(|s| s.epochs).collect();
     assert_eq!(sittings, [0, 1], "stopped once, then resumed");

@@ -114,7 +114,7 @@ fn clap_message(e: &clap::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ferrite_model::{Optimizer, ShippedModel};
+    use ferrite_model::{ModelSource, Optimizer, ShippedModel};
 
     #[test]
     fn the_built_in_recipes_parse_into_their_stages() {
@@ -152,14 +152,22 @@ mod tests {
     }
 
     /// Each stage of `recipe` has the seed, rate and teacher that the shipped model's card records
-    /// for its leg: the recipe is what made the model.
+    /// for its leg (a stage's `@previous` teacher: the model its leg started from): the recipe is
+    /// what made the model.
     fn ran_as_the_shipped_legs(recipe: &StagedRecipe, model: ShippedModel) {
         let legs = model.card().training.legs;
         assert_eq!(recipe.stages.len(), legs.len(), "{model:?}: a stage a leg");
         for (stage, leg) in recipe.stages.iter().zip(&legs) {
             let config = &stage.config;
+            let started_from = leg.recipe.init.as_deref().map(|init| init.parse().unwrap());
             let teachers = |d: &Option<ferrite_model::Distillation>| {
-                d.as_ref().map(|d| (d.teachers.clone(), d.targets))
+                d.as_ref().map(|d| {
+                    let resolved = d.teachers.iter().map(|teacher| match teacher {
+                        ModelSource::PreviousStage => started_from.clone().unwrap(),
+                        named => named.clone(),
+                    });
+                    (resolved.collect::<Vec<_>>(), d.targets)
+                })
             };
             assert_eq!(
                 (config.seed, config.lr, config.mixup),
@@ -211,6 +219,11 @@ mod tests {
         assert!(
             format!("{e:#}").contains("dropout 1 is not in [0, 1)"),
             "{e:#}"
+        );
+        let e = parse(&stage("--teacher @previous"), TrainDevice::Cpu).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("stage 1 (one): @previous"),
+            "no stage before the first: {e:#}"
         );
         let e = parse("name = \"r\"\nstages = 3\n", TrainDevice::Cpu).unwrap_err();
         assert!(format!("{e:#}").contains("stages"), "{e:#}");
