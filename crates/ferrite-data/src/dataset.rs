@@ -160,11 +160,7 @@ impl Dataset {
             hasher.update([s.label.index() as u8]);
             hasher.update(&s.pixels);
         }
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        lowercase_hex(&hasher.finalize())
     }
 
     /// Keeps at most `limit` samples, taking every k-th so that all classes stay represented.
@@ -249,6 +245,11 @@ fn csv_path(path: &Path) -> Option<PathBuf> {
     let inside = path.join("fer2013.csv");
     let has_folders = path.join("train").is_dir() || path.join("test").is_dir();
     (inside.is_file() && !has_folders).then_some(inside)
+}
+
+/// `bytes` as lowercase hexadecimal (how Ferrite writes a SHA-256 digest).
+pub fn lowercase_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@ mod labels;
 mod preprocess;
 mod views;
 
-pub use dataset::{load_dataset, Dataset, Sample, SkippedFile, Split, ValidationSplit};
+pub use dataset::{
+    load_dataset, lowercase_hex, Dataset, Sample, SkippedFile, Split, ValidationSplit,
+};
 pub use decode::{
     decode_file, decode_image, has_image_extension, DecodeError, DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,

@@ -44,6 +44,13 @@ impl ModelBundle {
         Ok(ModelBundle { card, weights })
     }
 
+    /// SHA-256 of the weights as the engines read them (float32): identifies the model a name
+    /// such as `accurate` stood for when a card recorded it, whatever precision it was stored in.
+    pub fn weights_sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        ferrite_data::lowercase_hex(&Sha256::digest(&self.weights))
+    }
+
     /// Reads the card of the model directory `dir` only (cheap): for showing what a model is
     /// without reading its weights.
     pub fn read_card(dir: &Path) -> Result<ModelCard, ModelError> {

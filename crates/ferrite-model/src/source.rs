@@ -295,5 +295,9 @@ mod tests {
             assert!(crate::is_half_precision(model.weights()).unwrap());
             assert!(!crate::is_half_precision(&bundle.weights).unwrap());
         }
+        let digests = ShippedModel::ALL.map(|m| m.bundle().weights_sha256());
+        assert!(digests.iter().all(|d| d.len() == 64), "{digests:?}");
+        assert_ne!(digests[0], digests[1], "each model its own digest");
+        assert_eq!(digests[0], ShippedModel::Accurate.bundle().weights_sha256());
     }
 }

@@ -294,6 +294,11 @@ pub struct DataRecord {
     pub val_images: usize,
     /// SHA-256 of the training split's content (labels and pixels).
     pub train_data_sha256: String,
+    /// For a distilled leg, [`crate::ModelBundle::weights_sha256`] of each teacher member, in
+    /// `--teacher` order: which model a teacher's name (`accurate`) stood for when the leg ran.
+    /// Empty without a teacher and in cards before this record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teachers_weights_sha256: Vec<String>,
 }
 
 /// One epoch of a leg.
@@ -404,6 +409,7 @@ fn version_1_leg(t: &serde_json::Value) -> TrainingLeg {
             train_class_counts: class_counts,
             val_images: count(&t["val_images"]),
             train_data_sha256: text(&t["train_data_sha256"], ""),
+            teachers_weights_sha256: Vec::new(),
         },
         history,
     }

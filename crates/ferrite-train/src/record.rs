@@ -21,8 +21,14 @@ pub(crate) struct RunFacts {
 }
 
 impl RunFacts {
-    /// The facts of a run on `train` and `val` on `hardware`.
-    pub(crate) fn new(hardware: String, train: &Dataset, val: &Dataset) -> RunFacts {
+    /// The facts of a run on `train` and `val` on `hardware`, distilled from teacher members
+    /// whose weights have the digests `teachers_weights_sha256` (none without a teacher).
+    pub(crate) fn new(
+        hardware: String,
+        train: &Dataset,
+        val: &Dataset,
+        teachers_weights_sha256: Vec<String>,
+    ) -> RunFacts {
         RunFacts {
             hardware,
             data: DataRecord {
@@ -30,6 +36,7 @@ impl RunFacts {
                 train_class_counts: train.class_counts(),
                 val_images: val.samples.len(),
                 train_data_sha256: train.content_hash(),
+                teachers_weights_sha256,
             },
         }
     }

@@ -128,11 +128,13 @@ impl TrainingRun {
             update,
         })
         .map_err(TrainError::Config)?;
-        let teacher = config
-            .distill
-            .as_ref()
-            .map(|d| Teacher::load(d, &data.train))
-            .transpose()?;
+        let (teacher, teacher_digests) = match &config.distill {
+            Some(distill) => {
+                let (teacher, digests) = Teacher::load(distill, &data.train)?;
+                (Some(teacher), digests)
+            }
+            None => (None, Vec::new()),
+        };
         let mut state = match saved {
             Some(state) => {
                 learner
@@ -158,7 +160,12 @@ impl TrainingRun {
                 }
             }
         };
-        let facts = RunFacts::new(hardware(config.device), &data.train, &data.val);
+        let facts = RunFacts::new(
+            hardware(config.device),
+            &data.train,
+            &data.val,
+            teacher_digests,
+        );
         state.sittings.push(Sitting {
             hardware: facts.hardware.clone(),
             first_epoch: state.next_epoch,

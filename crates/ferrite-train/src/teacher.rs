@@ -33,14 +33,20 @@ pub(crate) enum Teacher {
 
 impl Teacher {
     /// Loads the teacher of `distill` (each member of an ensemble); for clean targets, runs it
-    /// once over `train`.
-    pub(crate) fn load(distill: &Distillation, train: &Dataset) -> Result<Teacher, TrainError> {
+    /// once over `train`. Returns it with the digest of each member's weights
+    /// ([`ferrite_model::ModelBundle::weights_sha256`]), for the card.
+    pub(crate) fn load(
+        distill: &Distillation,
+        train: &Dataset,
+    ) -> Result<(Teacher, Vec<String>), TrainError> {
         let mut members = Vec::with_capacity(distill.teachers.len());
         let mut names = Vec::with_capacity(distill.teachers.len());
+        let mut digests = Vec::with_capacity(distill.teachers.len());
         for source in &distill.teachers {
             let bundle = source
                 .load()
                 .map_err(|e| TrainError::Config(format!("teacher: {e}")))?;
+            digests.push(bundle.weights_sha256());
             let net = Network::from_safetensors(&bundle.card.arch, &bundle.weights)
                 .map_err(|e| TrainError::Config(format!("teacher {source}: {e}")))?;
             names.push(format!("{source} ({})", bundle.card.arch.name));
@@ -56,7 +62,7 @@ impl Teacher {
             distill.weight,
             distill.targets.name()
         );
-        Ok(match distill.targets {
+        let teacher = match distill.targets {
             TeacherTargets::Online => Teacher::Online {
                 members,
                 mirrored: false,
@@ -66,7 +72,8 @@ impl Teacher {
                 mirrored: true,
             },
             TeacherTargets::Clean => Teacher::Clean(clean_targets(&members, train)),
-        })
+        };
+        Ok((teacher, digests))
     }
 
     /// The teacher's log-probabilities for a step: `faces` holds the augmented faces (48x48)

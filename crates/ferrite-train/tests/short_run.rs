@@ -158,6 +158,7 @@ fn learns_on(engine: Engine) {
     assert_eq!(leg.epochs, leg.best_epoch);
     assert_eq!(leg.history.len(), leg.epochs);
     assert_eq!(leg.data.train_images, 72);
+    assert!(leg.data.teachers_weights_sha256.is_empty(), "no teacher");
     assert!(leg
         .history
         .iter()
@@ -661,6 +662,11 @@ fn a_student_learns_from_its_teacher_alone() {
         );
         let record = ModelBundle::read_card(student.path()).unwrap().training;
         assert_eq!(record.legs[0].recipe.distill, Some(distill));
+        assert_eq!(
+            record.legs[0].data.teachers_weights_sha256,
+            [ModelBundle::read(teacher.path()).unwrap().weights_sha256()],
+            "the card says which weights the teacher had"
+        );
         let command = record.legs[0]
             .recipe
             .command_line(Engine::Ferrite, TrainDevice::Cpu);

@@ -175,6 +175,20 @@ mod tests {
                 "{model:?}, stage {}",
                 stage.name
             );
+            // Where the card says which weights a shipped teacher had, the model shipped under
+            // that name now has them: the recipe still names the teacher the leg learnt from.
+            let named = config.distill.iter().flat_map(|d| &d.teachers);
+            for (teacher, digest) in named.zip(&leg.data.teachers_weights_sha256) {
+                if let ModelSource::Shipped(shipped) = teacher {
+                    assert_eq!(
+                        digest,
+                        &shipped.bundle().weights_sha256(),
+                        "{model:?}, stage {}: `{}` is no longer the teacher it had",
+                        stage.name,
+                        shipped.name()
+                    );
+                }
+            }
             assert_eq!(
                 teachers(&config.distill),
                 teachers(&leg.recipe.distill),
