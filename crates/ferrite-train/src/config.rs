@@ -2,7 +2,8 @@ use serde::{Deserialize, Serialize};
 
 use ferrite_data::ValidationSplit;
 use ferrite_model::{
-    ArchSpec, Distillation, Engine, ModelSource, TeacherTargets, TrainDevice, UpdateRule,
+    ArchSpec, Distillation, Engine, ModelError, ModelSource, TeacherTargets, TrainDevice,
+    UpdateRule,
 };
 
 use crate::{Augmenter, ClassWeighting, LrSchedule};
@@ -130,11 +131,7 @@ impl TrainConfig {
             .chain(teachers)
             .any(|m| *m == ModelSource::PreviousStage)
         {
-            return Err(
-                "@previous names the model the previous stage of a recipe made: only a recipe \
-                 stage after the first can use it"
-                    .into(),
-            );
+            return Err(ModelError::OutsideRecipe.to_string());
         }
         if let Some(distill) = &self.distill {
             distill.validate()?;
