@@ -33,12 +33,15 @@ pub enum ModelError {
         /// What is wrong with its value.
         reason: String,
     },
-    /// `@previous` outside a recipe, where no stage came before.
+    /// `@NAME` (a recipe stage's model) outside a recipe, where no stage made it.
     #[error(
-        "@previous names the model the previous stage of a recipe made: it has a meaning only \
-         in a recipe stage after the first (`ferrite train --recipe`)"
+        "@{stage} names the model a stage of a recipe made (@previous: the stage before): it \
+         has a meaning only in a later stage of a recipe (`ferrite train --recipe`)"
     )]
-    OutsideRecipe,
+    OutsideRecipe {
+        /// The stage's name, as written after `@`.
+        stage: String,
+    },
     /// An I/O error on a named path.
     #[error("{path}: {source}")]
     Io {

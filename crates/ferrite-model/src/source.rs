@@ -91,14 +91,15 @@ pub enum ModelSource {
     Shipped(ShippedModel),
     /// A model directory (`card.json` + `model.safetensors`).
     Dir(PathBuf),
-    /// `@previous`: the model the stage before made, in a recipe (a stage's teacher can be the
-    /// model it starts from). Only a recipe resolves it, to that stage's folder; anywhere else
-    /// loading it is an error that says so.
-    PreviousStage,
+    /// `@NAME`: the model that the stage called `NAME` of a recipe made, `@previous` the stage
+    /// before's (a stage's teacher can be the model it starts from, or one a few stages back).
+    /// Only a recipe resolves it, to that stage's folder; anywhere else loading it is an error
+    /// that says so.
+    Stage(String),
 }
 
-/// How `@previous` ([`ModelSource::PreviousStage`]) is written.
-const PREVIOUS_STAGE: &str = "@previous";
+/// The prefix of a recipe stage's model ([`ModelSource::Stage`]): `@NAME`.
+const STAGE_PREFIX: char = '@';
 
 impl Default for ModelSource {
     fn default() -> Self {
@@ -109,9 +110,9 @@ impl Default for ModelSource {
 impl FromStr for ModelSource {
     type Err = String;
 
-    /// A shipped model's name (`accurate`, `fast`) names that model, `@previous` the previous
-    /// stage's in a recipe; anything else is a directory. A folder that has one of those names
-    /// is reached with a path (`./accurate`).
+    /// A shipped model's name (`accurate`, `fast`) names that model, `@NAME` a recipe stage's;
+    /// anything else is a directory. A folder that has one of those names is reached with a
+    /// path (`./accurate`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.trim().is_empty() {
             return Err(format!(
@@ -119,8 +120,13 @@ impl FromStr for ModelSource {
                 ShippedModel::names()
             ));
         }
-        if s == PREVIOUS_STAGE {
-            return Ok(ModelSource::PreviousStage);
+        if let Some(stage) = s.strip_prefix(STAGE_PREFIX) {
+            if stage.is_empty() {
+                return Err(
+                    "`@` needs a recipe stage's name (`@previous`: the stage before)".into(),
+                );
+            }
+            return Ok(ModelSource::Stage(stage.to_string()));
         }
         Ok(match ShippedModel::from_name(s) {
             Some(model) => ModelSource::Shipped(model),
@@ -151,17 +157,17 @@ impl fmt::Display for ModelSource {
                 write!(f, "{} (shipped, embedded in the binary)", model.name())
             }
             ModelSource::Dir(dir) => write!(f, "{}", dir.display()),
-            ModelSource::PreviousStage => {
-                write!(
-                    f,
-                    "{PREVIOUS_STAGE} (the model the previous recipe stage made)"
-                )
+            ModelSource::Stage(stage) => {
+                write!(f, "{STAGE_PREFIX}{stage} (the model a recipe stage made)")
             }
         }
     }
 }
 
 impl ModelSource {
+    /// The stage `@previous` names: the one before.
+    pub const PREVIOUS_STAGE: &'static str = "previous";
+
     /// The model to use: `choice` (from `--model`) if given, else `$FERRITE_MODEL` if set, else
     /// the default shipped model.
     pub fn resolve(choice: Option<ModelSource>) -> Result<ModelSource, ModelError> {
@@ -192,14 +198,14 @@ impl ModelSource {
         match self {
             ModelSource::Shipped(model) => model.name().to_string(),
             ModelSource::Dir(dir) => dir.display().to_string(),
-            ModelSource::PreviousStage => PREVIOUS_STAGE.to_string(),
+            ModelSource::Stage(stage) => format!("{STAGE_PREFIX}{stage}"),
         }
     }
 
     /// The model directory, for a model on disk.
     pub fn dir(&self) -> Option<&Path> {
         match self {
-            ModelSource::Shipped(_) | ModelSource::PreviousStage => None,
+            ModelSource::Shipped(_) | ModelSource::Stage(_) => None,
             ModelSource::Dir(dir) => Some(dir),
         }
     }
@@ -209,7 +215,9 @@ impl ModelSource {
         match self {
             ModelSource::Shipped(model) => Ok(model.card()),
             ModelSource::Dir(dir) => ModelBundle::read_card(dir),
-            ModelSource::PreviousStage => Err(ModelError::OutsideRecipe),
+            ModelSource::Stage(stage) => Err(ModelError::OutsideRecipe {
+                stage: stage.clone(),
+            }),
         }
     }
 
@@ -218,7 +226,9 @@ impl ModelSource {
         match self {
             ModelSource::Shipped(model) => Ok(model.bundle()),
             ModelSource::Dir(dir) => ModelBundle::read(dir),
-            ModelSource::PreviousStage => Err(ModelError::OutsideRecipe),
+            ModelSource::Stage(stage) => Err(ModelError::OutsideRecipe {
+                stage: stage.clone(),
+            }),
         }
     }
 }
@@ -247,12 +257,17 @@ mod tests {
         );
         assert!("".parse::<ModelSource>().is_err());
         let previous = "@previous".parse::<ModelSource>().unwrap();
-        assert_eq!(previous, ModelSource::PreviousStage);
+        assert_eq!(previous, ModelSource::Stage("previous".into()));
         assert_eq!(previous.to_arg(), "@previous", "saved as it is written");
         for err in [previous.load().err(), previous.read_card().err()] {
             let err = err.map(|e| e.to_string()).unwrap_or_default();
-            assert!(err.contains("only in a recipe stage"), "{err:?}");
+            assert!(err.contains("only in a later stage of a recipe"), "{err:?}");
         }
+        assert_eq!(
+            "@cpu-11".parse::<ModelSource>(),
+            Ok(ModelSource::Stage("cpu-11".into()))
+        );
+        assert!("@".parse::<ModelSource>().is_err());
     }
 
     #[test]

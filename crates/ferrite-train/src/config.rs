@@ -125,13 +125,11 @@ impl TrainConfig {
             );
         }
         let teachers = self.distill.iter().flat_map(|d| &d.teachers);
-        if self
-            .init
-            .iter()
-            .chain(teachers)
-            .any(|m| *m == ModelSource::PreviousStage)
-        {
-            return Err(ModelError::OutsideRecipe.to_string());
+        for source in self.init.iter().chain(teachers) {
+            if let ModelSource::Stage(stage) = source {
+                let stage = stage.clone();
+                return Err(ModelError::OutsideRecipe { stage }.to_string());
+            }
         }
         if let Some(distill) = &self.distill {
             distill.validate()?;
@@ -196,7 +194,8 @@ mod tests {
         assert!(refused(config.clone()).contains("--teacher-targets online"));
         let mut outside_a_recipe = config;
         outside_a_recipe.mixup = 0.0;
-        outside_a_recipe.distill.as_mut().unwrap().teachers = vec![ModelSource::PreviousStage];
+        outside_a_recipe.distill.as_mut().unwrap().teachers =
+            vec![ModelSource::Stage("previous".into())];
         assert!(refused(outside_a_recipe).contains("@previous"));
         let config = TrainConfig {
             mixup: -1.0,

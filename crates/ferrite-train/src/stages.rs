@@ -75,27 +75,38 @@ impl StagedRecipe {
                     stage.name
                 ));
             }
+            let taken = stage.name == ModelSource::PREVIOUS_STAGE
+                || self.stages[..i].iter().any(|s| s.name == stage.name);
+            if taken {
+                return Err(format!(
+                    "stage {} of recipe `{}`: the name `{}` is taken (by an earlier stage, or by \
+                     @previous), and `@NAME` must name one stage",
+                    i + 1,
+                    self.name,
+                    stage.name
+                ));
+            }
             self.stage_config(Path::new("OUT"), i)
-                .validate()
+                .and_then(|config| config.validate())
                 .map_err(|e| format!("stage {} ({}): {e}", i + 1, stage.name))?;
         }
         Ok(())
     }
 
     /// The configuration stage `index` runs with: its own, starting from the previous stage's
-    /// model unless it names one, `@previous` resolved to that model's folder, and recording the
-    /// recipe and the stage. In the first stage `@previous` stays, for validation to refuse.
-    fn stage_config(&self, out: &Path, index: usize) -> TrainConfig {
+    /// model unless it names one, each `@NAME` resolved to the folder of the earlier stage it
+    /// names (`@previous`: the stage before), and recording the recipe and the stage.
+    fn stage_config(&self, out: &Path, index: usize) -> Result<TrainConfig, String> {
         let stage = &self.stages[index];
         let mut config = stage.config.clone();
-        if index > 0 {
-            let previous = ModelSource::Dir(self.stage_dir(out, index - 1));
-            let init = config.init.get_or_insert(ModelSource::PreviousStage);
-            let teachers = config.distill.iter_mut().flat_map(|d| &mut d.teachers);
-            for source in std::iter::once(init).chain(teachers) {
-                if *source == ModelSource::PreviousStage {
-                    *source = previous.clone();
-                }
+        if index > 0 && config.init.is_none() {
+            config.init = Some(ModelSource::Stage(ModelSource::PREVIOUS_STAGE.into()));
+        }
+        let teachers = config.distill.iter_mut().flat_map(|d| &mut d.teachers);
+        for source in config.init.iter_mut().chain(teachers) {
+            if let ModelSource::Stage(name) = source {
+                let earlier = self.earlier_stage(index, name)?;
+                *source = ModelSource::Dir(self.stage_dir(out, earlier));
             }
         }
         config.recipe_stage = Some(format!(
@@ -105,7 +116,29 @@ impl StagedRecipe {
             self.stages.len(),
             stage.name
         ));
-        config
+        Ok(config)
+    }
+
+    /// The stage before stage `index` that `@name` names.
+    fn earlier_stage(&self, index: usize, name: &str) -> Result<usize, String> {
+        let found = if name == ModelSource::PREVIOUS_STAGE {
+            index.checked_sub(1)
+        } else {
+            self.stages[..index].iter().position(|s| s.name == name)
+        };
+        found.ok_or_else(|| {
+            let earlier: Vec<&str> = self.stages[..index]
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect();
+            match earlier.is_empty() {
+                true => format!("@{name}: no stage comes before the first"),
+                false => format!(
+                    "@{name} names no stage before this one (before it: {})",
+                    earlier.join(", ")
+                ),
+            }
+        })
     }
 
     /// Runs the stages not yet done into `out`. Without `resume`, a folder where a recipe run
@@ -141,7 +174,7 @@ impl StagedRecipe {
                 continue;
             }
             println!("{label}: training in {}", dir.display());
-            let config = self.stage_config(out, index);
+            let config = self.stage_config(out, index).map_err(TrainError::Config)?;
             let outcome = train(
                 data,
                 &dir,

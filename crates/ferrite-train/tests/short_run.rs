@@ -294,7 +294,7 @@ fn a_recipe_runs_its_stages_in_order_and_continues_after_a_stop() {
                 config: TrainConfig {
                     lr: 1e-3,
                     distill: Some(ferrite_model::Distillation {
-                        teachers: vec![ModelSource::PreviousStage],
+                        teachers: vec!["@previous".parse().unwrap()],
                         temperature: 4.0,
                         weight: 0.5,
                         targets: TeacherTargets::Online,
@@ -310,6 +310,24 @@ fn a_recipe_runs_its_stages_in_order_and_continues_after_a_stop() {
     assert!(
         err.contains("stage 1 (second)") && err.contains("@previous"),
         "{err}"
+    );
+    let mut named_later = recipe.clone();
+    named_later.stages[1]
+        .config
+        .distill
+        .as_mut()
+        .unwrap()
+        .teachers = vec!["@third".parse().unwrap()];
+    let err = named_later.validate().unwrap_err();
+    assert!(
+        err.contains("@third names no stage before this one (before it: first)"),
+        "{err}"
+    );
+    let mut twice = recipe.clone();
+    twice.stages[1].name = "first".into();
+    assert!(
+        twice.validate().unwrap_err().contains("taken"),
+        "one name a stage"
     );
     let stopped = recipe
         .run(data.path(), out.path(), false, &AtomicBool::new(true))

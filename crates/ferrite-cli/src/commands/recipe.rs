@@ -152,22 +152,37 @@ mod tests {
     }
 
     /// Each stage of `recipe` has the seed, rate and teacher that the shipped model's card records
-    /// for its leg (a stage's `@previous` teacher: the model its leg started from): the recipe is
-    /// what made the model.
+    /// for its leg (a stage's `@previous` teacher: the model its leg started from; an `@NAME`
+    /// teacher, some earlier leg's folder, is taken as the card records it): the recipe is what
+    /// made the model.
     fn ran_as_the_shipped_legs(recipe: &StagedRecipe, model: ShippedModel) {
         let legs = model.card().training.legs;
         assert_eq!(recipe.stages.len(), legs.len(), "{model:?}: a stage a leg");
         for (stage, leg) in recipe.stages.iter().zip(&legs) {
             let config = &stage.config;
             let started_from = leg.recipe.init.as_deref().map(|init| init.parse().unwrap());
-            let teachers = |d: &Option<ferrite_model::Distillation>| {
-                d.as_ref().map(|d| {
-                    let resolved = d.teachers.iter().map(|teacher| match teacher {
-                        ModelSource::PreviousStage => started_from.clone().unwrap(),
+            let recorded: Vec<&ModelSource> = leg
+                .recipe
+                .distill
+                .iter()
+                .flat_map(|d| &d.teachers)
+                .collect();
+            let expected = config.distill.as_ref().map(|d| {
+                let resolved = d
+                    .teachers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, teacher)| match teacher {
+                        ModelSource::Stage(name) if name == ModelSource::PREVIOUS_STAGE => {
+                            started_from.clone().unwrap()
+                        }
+                        ModelSource::Stage(_) => recorded.get(i).map_or(teacher, |r| *r).clone(),
                         named => named.clone(),
                     });
-                    (resolved.collect::<Vec<_>>(), d.targets)
-                })
+                (resolved.collect::<Vec<_>>(), d.targets)
+            });
+            let teachers = |d: &Option<ferrite_model::Distillation>| {
+                d.as_ref().map(|d| (d.teachers.clone(), d.targets))
             };
             assert_eq!(
                 (config.seed, config.lr, config.mixup),
@@ -190,7 +205,7 @@ mod tests {
                 }
             }
             assert_eq!(
-                teachers(&config.distill),
+                expected,
                 teachers(&leg.recipe.distill),
                 "{model:?}, stage {}",
                 stage.name

@@ -142,7 +142,8 @@ pub struct TrainOptions {
     /// teacher's softened probabilities on the same augmented faces beside the labels (gemm
     /// engine only). Given more than once, the teacher is the ensemble of those models (their
     /// log-probabilities averaged; each model reads the window it was trained on). In a recipe
-    /// stage, `@previous` is the model the stage before made (the one this stage starts from).
+    /// stage, `@NAME` is the model the earlier stage `NAME` made, `@previous` the stage before's
+    /// (the one this stage starts from).
     #[arg(long, value_name = "NAME|DIR")]
     teacher: Vec<ModelSource>,
     /// Softmax temperature of the teacher's soft targets.
