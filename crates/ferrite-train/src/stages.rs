@@ -18,7 +18,8 @@ pub struct Stage {
     /// A short name (`distil`, `fine-tune`), used in the stage's folder name.
     pub name: String,
     /// The run. A stage after the first without `init` starts from the previous stage's model;
-    /// `@previous` as its teacher (or init) names that model too.
+    /// its teacher (or init) names an earlier stage's model as `@NAME`, the one before's as
+    /// `@previous`.
     pub config: TrainConfig,
 }
 
