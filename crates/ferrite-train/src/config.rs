@@ -55,7 +55,7 @@ pub struct TrainConfig {
     /// weights.
     #[serde(default)]
     pub init: Option<ModelSource>,
-    /// Knowledge distillation from a teacher model, if set (the gemm engine only).
+    /// Knowledge distillation from a teacher model, if set.
     #[serde(default)]
     pub distill: Option<Distillation>,
     /// The optimizer and the weight average.
@@ -133,11 +133,6 @@ impl TrainConfig {
         }
         if let Some(distill) = &self.distill {
             distill.validate()?;
-            if self.engine != Engine::Ferrite {
-                return Err(
-                    "distillation (--teacher) runs on the gemm engine: --engine ferrite".into(),
-                );
-            }
         }
         self.update.validate()?;
         if self.update.ema.is_some() && self.engine != Engine::Ferrite {

@@ -696,21 +696,41 @@ fn a_student_learns_from_its_teacher_alone() {
         );
     }
 
-    // Distillation runs on the gemm engine only, and a bad temperature is refused.
-    for bad in [
-        TrainConfig {
+    // burn learns from the same teacher (the GPU path of a function-matching leg: the teacher
+    // runs on the gemm engine, the student on burn), with mixup and online-flip targets.
+    #[cfg(feature = "burn")]
+    {
+        let student = tempfile::tempdir().unwrap();
+        let on_burn = TrainConfig {
             engine: Engine::Burn,
-            ..student_config.clone()
-        },
-        TrainConfig {
+            mixup: 0.4,
             distill: Some(ferrite_model::Distillation {
-                temperature: 0.0,
+                targets: TeacherTargets::OnlineFlip,
                 ..student_config.distill.clone().unwrap()
             }),
             ..student_config.clone()
-        },
-    ] {
-        let out = tempfile::tempdir().unwrap();
-        assert!(run_to_end(data.path(), out.path(), &bad, false).is_err());
+        };
+        let (student_acc, _) = run_to_end(data.path(), student.path(), &on_burn, false)
+            .unwrap()
+            .best
+            .unwrap();
+        assert!(student_acc > 0.8, "burn student {student_acc}");
+        let leg = &ModelBundle::read_card(student.path())
+            .unwrap()
+            .training
+            .legs[0];
+        assert_eq!(leg.engine, Engine::Burn);
+        assert_eq!(leg.recipe.distill, on_burn.distill);
     }
+
+    // A bad temperature is refused.
+    let bad = TrainConfig {
+        distill: Some(ferrite_model::Distillation {
+            temperature: 0.0,
+            ..student_config.distill.clone().unwrap()
+        }),
+        ..student_config.clone()
+    };
+    let out = tempfile::tempdir().unwrap();
+    assert!(run_to_end(data.path(), out.path(), &bad, false).is_err());
 }

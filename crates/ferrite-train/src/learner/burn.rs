@@ -13,7 +13,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use ferrite_burn::{load_net, net_to_safetensors, FerNet};
 use ferrite_model::{ArchSpec, Optimizer, UpdateRule};
 
-use super::burn_loss::weighted_cross_entropy;
+use super::burn_loss::{distillation, weighted_cross_entropy};
 use super::{io, Learner, LossSpec, ADAM_EPSILON};
 use crate::TrainDevice;
 
@@ -106,10 +106,6 @@ impl Learner for BurnLearner {
         lr: f64,
         _seed: u64,
     ) -> (f32, Vec<f32>) {
-        debug_assert!(
-            loss.soft.is_none(),
-            "the config refuses distillation on burn"
-        );
         let x = input_tensor(input, labels.len(), self.arch.input_size, &self.device);
         let logits = self.net.forward(x);
         let cross_entropy = |labels: &[usize]| {
@@ -125,6 +121,11 @@ impl Learner for BurnLearner {
         if let Some(mix) = &loss.mix {
             value = value.mul_scalar(mix.lambda)
                 + cross_entropy(mix.partners).mul_scalar(1.0 - mix.lambda);
+        }
+        if let Some(soft) = &loss.soft {
+            let soft_value =
+                distillation(logits.clone(), soft.logits, soft.temperature, &self.device);
+            value = value.mul_scalar(1.0 - soft.weight) + soft_value.mul_scalar(soft.weight);
         }
         let loss_value: f32 = value.clone().into_scalar();
         let logits: Vec<f32> = logits.into_data().try_to_vec().expect("f32 logits");
