@@ -107,6 +107,10 @@ pub struct Recipe {
     /// The model whose weights the run started from (`--init`), as given.
     #[serde(default)]
     pub init: Option<String>,
+    /// How many of `init`'s conv blocks the run took (`--init-blocks`), when it took only
+    /// those and started the rest fresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_blocks: Option<usize>,
     /// The teacher the run learned from, if it was distilled.
     #[serde(default)]
     pub distill: Option<Distillation>,
@@ -151,6 +155,9 @@ impl Recipe {
         args.push(format!("--seed {}", self.seed));
         if let Some(init) = &self.init {
             args.push(format!("--init {init}"));
+        }
+        if let Some(blocks) = self.init_blocks {
+            args.push(format!("--init-blocks {blocks}"));
         }
         if let Some(d) = &self.distill {
             args.extend(
@@ -397,6 +404,7 @@ fn version_1_leg(t: &serde_json::Value) -> TrainingLeg {
             limit: config["limit"].as_u64().map(|v| v as usize),
             time_limit: config["time_limit"].as_f64(),
             init: config["init"].as_str().map(str::to_string),
+            init_blocks: None,
             distill: None,
             update: UpdateRule::default(),
             mixup: 0.0,

@@ -55,6 +55,11 @@ pub struct TrainConfig {
     /// weights.
     #[serde(default)]
     pub init: Option<ModelSource>,
+    /// With `init`: take only the first this-many conv blocks from it (whose channels and convs
+    /// must be this architecture's), and start the later blocks, the dense layers and the
+    /// classifier fresh: a deeper or differently-headed network grown from a trained one.
+    #[serde(default)]
+    pub init_blocks: Option<usize>,
     /// Knowledge distillation from a teacher model, if set.
     #[serde(default)]
     pub distill: Option<Distillation>,
@@ -89,6 +94,7 @@ impl Default for TrainConfig {
             limit: None,
             time_limit: None,
             init: None,
+            init_blocks: None,
             distill: None,
             update: UpdateRule::default(),
             mixup: 0.0,
@@ -123,6 +129,18 @@ impl TrainConfig {
             return Err(
                 "--device vulkan needs --engine burn (the gemm engine runs on the CPU)".into(),
             );
+        }
+        if let Some(blocks) = self.init_blocks {
+            if self.init.is_none() {
+                return Err("--init-blocks takes blocks from the --init model: give --init".into());
+            }
+            if blocks == 0 || blocks > self.arch.blocks.len() {
+                return Err(format!(
+                    "--init-blocks {blocks}: `{}` has {} conv blocks",
+                    self.arch.name,
+                    self.arch.blocks.len()
+                ));
+            }
         }
         let teachers = self.distill.iter().flat_map(|d| &d.teachers);
         for source in self.init.iter().chain(teachers) {

@@ -13,6 +13,7 @@ mod checkpoint;
 mod class_weights;
 mod config;
 mod error;
+mod init;
 mod learner;
 mod mixup;
 mod plan;

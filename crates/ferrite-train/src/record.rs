@@ -58,6 +58,7 @@ pub(crate) fn recipe(config: &TrainConfig) -> Recipe {
         limit: config.limit,
         time_limit: config.time_limit,
         init: config.init.as_ref().map(|source| source.to_arg()),
+        init_blocks: config.init_blocks,
         distill: config.distill.clone(),
         update: config.update,
         mixup: config.mixup,

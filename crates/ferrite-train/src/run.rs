@@ -12,10 +12,11 @@ use rand_chacha::ChaCha8Rng;
 
 use ferrite_data::{load_dataset, Dataset, Emotion, Split, NUM_CLASSES};
 use ferrite_eval::{EvalReport, HistoryPoint};
-use ferrite_model::{ModelBundle, ModelCard, ModelSource, Sitting};
+use ferrite_model::{ModelBundle, Sitting};
 
 use crate::batches::{augmented_batch, count_correct, validate, validate_unaveraged};
 use crate::checkpoint::{self, RunState};
+use crate::init::start_from;
 use crate::learner::{new_learner, Learner, LearnerSpec, LossSpec, MixedLabels, SoftTargets};
 use crate::mixup::Mixup;
 use crate::plan::replanned_epochs;
@@ -467,38 +468,6 @@ fn resume_state(dir: &Path, config: &TrainConfig) -> Result<RunState, TrainError
         state.next_epoch
     );
     Ok(state)
-}
-
-/// Loads the weights of the model `source` into `learner`, after checking that it is the
-/// architecture being trained. Returns its card (its training record is the run's past).
-fn start_from(
-    learner: &mut dyn Learner,
-    source: &ModelSource,
-    config: &TrainConfig,
-) -> Result<ModelCard, TrainError> {
-    let bundle = source
-        .load()
-        .map_err(|e| TrainError::Config(e.to_string()))?;
-    let (theirs, ours) = (&bundle.card.arch, &config.arch);
-    if !theirs.has_the_weights_of(ours) {
-        return Err(TrainError::Config(format!(
-            "cannot start from {source}: its layers (architecture `{}`, {} pixels) are not those \
-             of `{}` at {} pixels",
-            theirs.name, theirs.input_size, ours.name, ours.input_size
-        )));
-    }
-    if (theirs.conv_dropout, theirs.fc_dropout) != (ours.conv_dropout, ours.fc_dropout) {
-        println!(
-            "{source} trained with dropout {} / {}; this run uses {} / {} (--conv-dropout, \
-             --fc-dropout)",
-            theirs.conv_dropout, theirs.fc_dropout, ours.conv_dropout, ours.fc_dropout
-        );
-    }
-    learner
-        .set_weights(&bundle.weights)
-        .map_err(|e| TrainError::Io(format!("{source}: {e}")))?;
-    println!("starting from the weights of {source}");
-    Ok(bundle.card)
 }
 
 /// Without a terminal (a log file, a background run) the bar is hidden: a plain line every

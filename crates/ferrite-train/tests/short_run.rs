@@ -523,6 +523,28 @@ fn starts_from_a_trained_model_on(engine: Engine) {
         "{err}"
     );
 
+    // A deeper network grown from the model's two conv blocks learns, and its card says how
+    // it started.
+    let mut grown = TrainConfig {
+        init: Some(ModelSource::Dir(trained.path().to_path_buf())),
+        init_blocks: Some(2),
+        ..config.clone()
+    };
+    grown.arch.blocks.push(ferrite_model::BlockSpec {
+        channels: 16,
+        convs: 1,
+    });
+    let out = tempfile::tempdir().unwrap();
+    let (acc, _) = run_to_end(data.path(), out.path(), &grown, false)
+        .unwrap()
+        .best
+        .unwrap();
+    assert!(acc > 0.8, "{engine:?}: grown {acc}");
+    let leg = ModelBundle::read_card(out.path()).unwrap().training.legs[1].clone();
+    assert_eq!(leg.recipe.init_blocks, Some(2));
+    let command = leg.recipe.command_line(engine, TrainDevice::Cpu);
+    assert!(command.contains("--init-blocks 2"), "{command}");
+
     // Dropout is a training choice, not a weight: a run with less of it starts from the model.
     let mut less_dropout = TrainConfig {
         lr: 1e-9,

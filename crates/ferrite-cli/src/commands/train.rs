@@ -138,6 +138,12 @@ pub struct TrainOptions {
     /// fresh, and the new card keeps the model's training legs.
     #[arg(long, value_name = "NAME|DIR")]
     init: Option<ModelSource>,
+    /// Take only the first N conv blocks from --init's model (their channels and convs must be
+    /// this architecture's) and start the later blocks, the dense layers and the classifier
+    /// fresh: grows a deeper network (`--arch vgg4 --init accurate --init-blocks 3`) from a
+    /// trained one.
+    #[arg(long, value_name = "N", requires = "init")]
+    init_blocks: Option<usize>,
     /// Distil from this model (a shipped model's name or a folder): the network learns the
     /// teacher's softened probabilities on the same augmented faces beside the labels (on
     /// either engine; the teacher runs on the gemm engine). Given more than once, the teacher is the ensemble of those models (their
@@ -208,6 +214,7 @@ impl TrainOptions {
             limit: args.limit,
             time_limit: args.time_limit,
             init: args.init,
+            init_blocks: args.init_blocks,
             distill: (!args.teacher.is_empty()).then_some(Distillation {
                 teachers: args.teacher,
                 temperature: args.temperature,
