@@ -261,4 +261,25 @@ mod tests {
         let e = load("/no/such/recipe.toml", TrainDevice::Cpu).unwrap_err();
         assert!(format!("{e:#}").contains("fast, accurate"), "{e:#}");
     }
+
+    /// The experiments' recipe files, which README's commands run, parse and validate.
+    #[test]
+    fn every_experiment_recipe_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../recipes/experiments");
+        let mut loaded = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|ext| ext == "toml") {
+                let recipe = load(path.to_str().unwrap(), TrainDevice::Cpu);
+                assert!(
+                    recipe.is_ok(),
+                    "{}: {:#}",
+                    path.display(),
+                    recipe.err().unwrap()
+                );
+                loaded += 1;
+            }
+        }
+        assert!(loaded >= 2, "{loaded} recipes in {}", dir.display());
+    }
 }
