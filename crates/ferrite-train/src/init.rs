@@ -2,6 +2,8 @@
 //! model (`--init`), whole, or only its first conv blocks (`--init-blocks`), the rest of the
 //! network freshly initialised.
 
+use std::borrow::Cow;
+
 use ferrite_engine::Network;
 use ferrite_model::{ArchSpec, ModelBundle, ModelCard, ModelSource};
 
@@ -23,7 +25,7 @@ pub(crate) fn start_from(
     let (theirs, ours) = (&bundle.card.arch, &config.arch);
     let weights = match config.init_blocks {
         None => whole(source, theirs, ours, &bundle)?,
-        Some(blocks) => leading_blocks(learner, source, &bundle, ours, blocks)?,
+        Some(blocks) => Cow::Owned(leading_blocks(learner, source, &bundle, ours, blocks)?),
     };
     if (theirs.conv_dropout, theirs.fc_dropout) != (ours.conv_dropout, ours.fc_dropout) {
         println!(
@@ -46,12 +48,12 @@ pub(crate) fn start_from(
 }
 
 /// All of the model's weights, when its layers are those being trained.
-fn whole(
+fn whole<'a>(
     source: &ModelSource,
     theirs: &ArchSpec,
     ours: &ArchSpec,
-    bundle: &ModelBundle,
-) -> Result<Vec<u8>, TrainError> {
+    bundle: &'a ModelBundle,
+) -> Result<Cow<'a, [u8]>, TrainError> {
     if !theirs.has_the_weights_of(ours) {
         return Err(TrainError::Config(format!(
             "cannot start from {source}: its layers (architecture `{}`, {} pixels) are not those \
@@ -59,7 +61,7 @@ fn whole(
             theirs.name, theirs.input_size, ours.name, ours.input_size
         )));
     }
-    Ok(bundle.weights.to_vec())
+    Ok(Cow::Borrowed(&bundle.weights))
 }
 
 /// The learner's fresh weights with the first `blocks` conv blocks replaced by the model's.
@@ -102,7 +104,6 @@ mod tests {
     use super::*;
     use crate::learner::{new_learner, LearnerSpec};
     use ferrite_model::{BlockSpec, Engine, TrainDevice, UpdateRule};
-    use std::borrow::Cow;
 
     /// Two conv blocks of 4 and 8 channels and a dense layer of 16.
     fn shallow() -> ArchSpec {

@@ -146,10 +146,10 @@ pub struct TrainOptions {
     init_blocks: Option<usize>,
     /// Distil from this model (a shipped model's name or a folder): the network learns the
     /// teacher's softened probabilities on the same augmented faces beside the labels (on
-    /// either engine; the teacher runs on the gemm engine). Given more than once, the teacher is the ensemble of those models (their
-    /// log-probabilities averaged; each model reads the window it was trained on). In a recipe
-    /// stage, `@NAME` is the model the earlier stage `NAME` made, `@previous` the stage before's
-    /// (the one this stage starts from).
+    /// either engine; the teacher runs on the gemm engine). Given more than once, the teacher
+    /// is the ensemble of those models (their log-probabilities averaged; each model reads the
+    /// window it was trained on). In a recipe stage, `@NAME` is the model the earlier stage
+    /// `NAME` made, `@previous` the stage before's (the one this stage starts from).
     #[arg(long, value_name = "NAME|DIR")]
     teacher: Vec<ModelSource>,
     /// Softmax temperature of the teacher's soft targets.
