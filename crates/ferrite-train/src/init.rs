@@ -23,9 +23,19 @@ pub(crate) fn start_from(
         .load()
         .map_err(|e| TrainError::Config(e.to_string()))?;
     let (theirs, ours) = (&bundle.card.arch, &config.arch);
-    let weights = match config.init_blocks {
-        None => whole(source, theirs, ours, &bundle)?,
-        Some(blocks) => Cow::Owned(leading_blocks(learner, source, &bundle, ours, blocks)?),
+    let (weights, started) = match config.init_blocks {
+        None => (
+            whole(source, theirs, ours, &bundle)?,
+            format!("starting from the weights of {source}"),
+        ),
+        Some(blocks) => (
+            Cow::Owned(leading_blocks(learner, source, &bundle, ours, blocks)?),
+            format!(
+                "starting from the first {blocks} conv blocks of {source}; the rest of `{}` is \
+                 new",
+                ours.name
+            ),
+        ),
     };
     if (theirs.conv_dropout, theirs.fc_dropout) != (ours.conv_dropout, ours.fc_dropout) {
         println!(
@@ -37,13 +47,7 @@ pub(crate) fn start_from(
     learner
         .set_weights(&weights)
         .map_err(|e| TrainError::Io(format!("{source}: {e}")))?;
-    match config.init_blocks {
-        None => println!("starting from the weights of {source}"),
-        Some(blocks) => println!(
-            "starting from the first {blocks} conv blocks of {source}; the rest of `{}` is new",
-            ours.name
-        ),
-    }
+    println!("{started}");
     Ok(bundle.card)
 }
 
