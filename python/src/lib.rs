@@ -123,7 +123,7 @@ fn faces_list<'py>(py: Python<'py>, report: &ImageReport) -> PyResult<Bound<'py,
 }
 
 /// A Python `tta` argument: a bool (`True`: the mirror image) or a name (`"off"`, `"flip"`,
-/// `"crops"`).
+/// `"crops"`, `"zoom"`).
 #[derive(FromPyObject)]
 enum TtaArg {
     Flag(bool),
@@ -159,7 +159,8 @@ fn model_source(model: &str) -> PyResult<ModelSource> {
 ///
 /// `Predictor(model="accurate", tta=False, min_face=40)`: `model` is a shipped model
 /// (`accurate`, `fast`) or a model folder; `tta` averages each face with its mirror image
-/// (`True` or `"flip"`) or over ten crops (`"crops"`, for a model trained on crops);
+/// (`True` or `"flip"`), over ten crops (`"crops"`, for a model trained on crops) or with a
+/// closer view of it too (`"zoom"`: four passes, the most accurate for the shipped models);
 /// `min_face` is the smallest face looked for, in pixels.
 #[pyclass(frozen, module = "ferrite")]
 struct Predictor {

@@ -328,7 +328,7 @@ fn predictions_match_burns_classifier_with_every_augmentation() {
             .collect();
         let refs: Vec<&[u8]> = pixels.iter().map(|f| f.as_slice()).collect();
         let reference = ferrite_burn::Classifier::new(trained, arch.input_size, Device::flex());
-        for tta in [Tta::Off, Tta::Flip, Tta::Crops] {
+        for tta in [Tta::Off, Tta::Flip, Tta::Crops, Tta::Zoom] {
             let ours = engine.predict(&refs, tta);
             let theirs = reference.predict(&refs, tta);
             for (a, b) in ours.iter().zip(&theirs) {

@@ -316,11 +316,82 @@ fn calibration_records_its_objective_and_refuses_an_unknown_one() {
 }
 
 #[test]
+fn each_augmentation_can_have_its_own_temperature() {
+    let data = tempfile::tempdir().unwrap();
+    drawn_dataset(data.path());
+    let model = tempfile::tempdir().unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/fast");
+    std::fs::copy(
+        shipped.join("model.safetensors"),
+        model.path().join("model.safetensors"),
+    )
+    .unwrap();
+    let card_path = model.path().join("card.json");
+    let read_card = || -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(&card_path).unwrap()).unwrap()
+    };
+    let mut card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(shipped.join("card.json")).unwrap()).unwrap();
+    card["calibration"] = serde_json::Value::Null;
+    std::fs::write(&card_path, serde_json::to_vec(&card).unwrap()).unwrap();
+    let (model, data) = (
+        model.path().to_str().unwrap(),
+        data.path().to_str().unwrap(),
+    );
+    let calibrate = |tta: &str| {
+        let tta = format!("--tta={tta}");
+        ferrite(&["calibrate", "--model", model, "--data", data, &tta])
+    };
+    fails_naming(
+        &["calibrate", "--model", model, "--data", data, "--tta=zoom"],
+        "without --tta first",
+    );
+    assert!(calibrate("off").status.success());
+    let single = read_card()["calibration"]["temperature"].as_f64().unwrap();
+    let out = calibrate("zoom");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("for zoom TTA"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Ten crops of a whole-face model are the flip, and are recorded as the flip.
+    assert!(calibrate("crops").status.success());
+    let card = read_card();
+    let with_tta = &card["calibration"]["with_tta"];
+    let keys: Vec<&String> = with_tta.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["flip", "zoom"]);
+    assert_eq!(card["calibration"]["temperature"].as_f64(), Some(single));
+    let zoom = with_tta["zoom"]["temperature"].as_f64().unwrap();
+    let eval = |tta: &str| {
+        let tta = format!("--tta={tta}");
+        let out = ferrite(&[
+            "eval",
+            "--model",
+            model,
+            "--data",
+            data,
+            "--split",
+            "public-test",
+            &tta,
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let said = |t: f64| format!("temperature {t:.3} from the card");
+    assert!(eval("zoom").contains(&said(zoom)));
+    assert!(eval("off").contains(&said(single)));
+}
+
+#[test]
 #[ignore = "needs FER2013_DIR, the real data set (.ci/run sets it and runs ignored tests)"]
 fn shipped_models_meet_their_cards_on_real_private_test() {
     let dir = std::env::var_os("FER2013_DIR")
         .expect("FER2013_DIR must name FER2013 in the Kaggle layout for this test");
-    for model in ferrite_model::ShippedModel::ALL {
+    for (model, (tta, entry)) in ferrite_model::ShippedModel::ALL
+        .into_iter()
+        .flat_map(|m| [("off", "private-test"), ("zoom", "private-test+zoom")].map(|t| (m, t)))
+    {
         let out = ferrite(&[
             "eval",
             "--model",
@@ -329,6 +400,7 @@ fn shipped_models_meet_their_cards_on_real_private_test() {
             dir.to_str().unwrap(),
             "--split",
             "private-test",
+            &format!("--tta={tta}"),
             "--format",
             "json",
         ]);
@@ -336,12 +408,12 @@ fn shipped_models_meet_their_cards_on_real_private_test() {
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(report["n"], 3589);
         // The figures recorded in the shipped card must be what the model really gives.
-        let recorded = &model.card().evaluation["private-test"];
+        let recorded = &model.card().evaluation[entry];
         for key in ["accuracy", "macro_f1"] {
             let (card, measured) = (recorded[key].as_f64(), report[key].as_f64());
             assert!(
                 (card.unwrap() - measured.unwrap()).abs() < 1e-9,
-                "{}: {key} in the card {card:?}, measured {measured:?}",
+                "{} {entry}: {key} in the card {card:?}, measured {measured:?}",
                 model.name()
             );
         }

@@ -100,12 +100,15 @@ impl EmotionModel {
 
     /// Probabilities (label order) for 48x48 faces: of the window the model reads (the whole
     /// face, or the centre crop of a model trained on crops), or averaged over the views of
-    /// `tta` (the mirror image; ten crops). They go through the card's temperature when it has
-    /// one ([`ferrite_model::TemperatureScaling`]).
+    /// `tta` (the mirror image; ten crops; a closer view). They go through the card's
+    /// temperature for `tta` when it has one ([`ferrite_model::TemperatureScaling`]).
     pub fn classify(&self, faces: &[&[u8]], tta: Tta) -> Vec<[f32; NUM_CLASSES]> {
         let mut probabilities = self.net.predict(faces, tta);
         if let Some(scaling) = &self.card.calibration {
-            probabilities.iter_mut().for_each(|p| scaling.apply(p));
+            let kind = tta.for_side(self.card.arch.input_size);
+            probabilities
+                .iter_mut()
+                .for_each(|p| scaling.apply(p, kind));
         }
         probabilities
     }

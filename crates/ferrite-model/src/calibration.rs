@@ -3,9 +3,11 @@
 //! over-confident model, `T < 1` sharpens an under-confident one; the most probable emotion
 //! never changes.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use ferrite_data::Tta;
 use serde::{Deserialize, Serialize};
 
 /// What a temperature is chosen to minimise on its split.
@@ -58,12 +60,40 @@ pub struct TemperatureScaling {
     pub ece_before: f64,
     /// And after.
     pub ece_after: f64,
+    /// Temperatures fitted for probabilities averaged over a test-time augmentation's views
+    /// (`ferrite calibrate --tta KIND`), by its name (`flip`, `zoom`, ...): an average of
+    /// several views is softer than one view, so it needs a temperature of its own. A kind
+    /// without one uses `temperature`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub with_tta: BTreeMap<String, TtaTemperature>,
+}
+
+/// A temperature fitted for one test-time augmentation, on the single view's split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TtaTemperature {
+    /// The temperature the averaged probabilities go through.
+    pub temperature: f32,
+    /// What it minimises on the split.
+    pub objective: CalibrationObjective,
+    /// Expected calibration error of the averaged probabilities on the split, before scaling.
+    pub ece_before: f64,
+    /// And after.
+    pub ece_after: f64,
 }
 
 impl TemperatureScaling {
-    /// Scales one face's probabilities (label order, summing to 1) in place.
-    pub fn apply(&self, p: &mut [f32]) {
-        temper(p, self.temperature);
+    /// The temperature for probabilities averaged over `tta`'s views: the one fitted for that
+    /// augmentation, else the single view's.
+    pub fn temperature_for(&self, tta: Tta) -> f32 {
+        self.with_tta
+            .get(tta.name())
+            .map_or(self.temperature, |t| t.temperature)
+    }
+
+    /// Scales one face's probabilities (label order, summing to 1), averaged over `tta`'s
+    /// views, in place.
+    pub fn apply(&self, p: &mut [f32], tta: Tta) {
+        temper(p, self.temperature_for(tta));
     }
 }
 
@@ -102,5 +132,39 @@ mod tests {
         // softmax(log p / 2) is proportional to sqrt(p).
         let norm: f32 = p.iter().map(|v: &f32| v.sqrt()).sum();
         assert!((soft[0] - 0.7f32.sqrt() / norm).abs() < 1e-6);
+    }
+
+    #[test]
+    fn an_augmentation_uses_its_own_temperature_or_the_single_views() {
+        let mut scaling = TemperatureScaling {
+            temperature: 1.1,
+            fitted_on: "public-test".into(),
+            objective: CalibrationObjective::Likelihood,
+            ece_before: 0.03,
+            ece_after: 0.02,
+            with_tta: BTreeMap::new(),
+        };
+        let older_card = serde_json::to_string(&scaling).unwrap();
+        assert!(!older_card.contains("with_tta"), "{older_card}");
+        let zoom = TtaTemperature {
+            temperature: 0.9,
+            objective: CalibrationObjective::Ece,
+            ece_before: 0.035,
+            ece_after: 0.014,
+        };
+        scaling.with_tta.insert(Tta::Zoom.name().into(), zoom);
+        assert_eq!(scaling.temperature_for(Tta::Zoom), 0.9);
+        assert_eq!(scaling.temperature_for(Tta::Flip), 1.1);
+        assert_eq!(scaling.temperature_for(Tta::Off), 1.1);
+        let mut p = [0.6, 0.3, 0.1];
+        scaling.apply(&mut p, Tta::Zoom);
+        let mut expected = [0.6, 0.3, 0.1];
+        temper(&mut expected, 0.9);
+        assert_eq!(p, expected);
+        let read: TemperatureScaling =
+            serde_json::from_str(&serde_json::to_string(&scaling).unwrap()).unwrap();
+        assert_eq!(read, scaling);
+        let read_old: TemperatureScaling = serde_json::from_str(&older_card).unwrap();
+        assert!(read_old.with_tta.is_empty());
     }
 }

@@ -22,7 +22,7 @@ mod update;
 
 pub use arch::{ArchSpec, BlockSpec};
 pub use bundle::{write_atomically, ModelBundle, CARD_FILE, WEIGHTS_FILE};
-pub use calibration::{temper, CalibrationObjective, TemperatureScaling};
+pub use calibration::{temper, CalibrationObjective, TemperatureScaling, TtaTemperature};
 pub use card::{ModelCard, FORMAT_VERSION};
 pub use engine::{Engine, TrainDevice};
 pub use error::ModelError;

@@ -24,7 +24,7 @@ const OPENAPI: &str = include_str!("openapi.json");
 #[derive(Debug, Default, Deserialize)]
 pub struct PredictQuery {
     /// Test-time augmentation: `flip` (or `true`: the mirror image), `crops` (ten crops),
-    /// `off` (or `false`, the default).
+    /// `zoom` (the face and a closer view, each mirrored), `off` (or `false`, the default).
     #[serde(default)]
     tta: Tta,
     /// Classify the whole image as one face.

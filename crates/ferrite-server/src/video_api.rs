@@ -30,7 +30,8 @@ pub struct VideoQuery {
     smoothing: Option<f32>,
     /// Smallest face to look for, in pixels.
     min_face: Option<u32>,
-    /// Test-time augmentation: `flip` (or `true`), `crops`, `off` (or `false`, the default).
+    /// Test-time augmentation: `flip` (or `true`), `crops`, `zoom`, `off` (or `false`, the
+    /// default).
     #[serde(default)]
     tta: Tta,
     /// A shipped model (`accurate`, `fast`) instead of the server's own.

@@ -99,7 +99,7 @@ fn post(uri: &str, content_type: &str, body: Vec<u8>) -> Request<Body> {
 async fn tta_takes_a_kind_and_refuses_unknown_ones_by_name() {
     let png = face_png();
     let mut answers = Vec::new();
-    for tta in ["off", "flip", "true", "crops"] {
+    for tta in ["off", "flip", "true", "crops", "zoom"] {
         let uri = format!("/api/predict?tta={tta}");
         let (status, bytes) = send(app(None), post(&uri, "image/png", png.clone())).await;
         assert_eq!(status, StatusCode::OK, "tta={tta}");
@@ -111,6 +111,7 @@ async fn tta_takes_a_kind_and_refuses_unknown_ones_by_name() {
         answers[1], answers[3],
         "on a whole-face model ten crops are the flip"
     );
+    assert_ne!(answers[4], answers[1], "zoom adds a closer view");
     let (status, bytes) = send(app(None), post("/api/predict?tta=ten", "image/png", png)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let text = String::from_utf8_lossy(&bytes);

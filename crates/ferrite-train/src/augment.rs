@@ -147,6 +147,7 @@ impl Augmenter {
         FaceView {
             left: rng.gen_range(0..=margin),
             top: rng.gen_range(0..=margin),
+            window: side,
             mirror: false,
         }
     }

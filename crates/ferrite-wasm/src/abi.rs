@@ -61,11 +61,13 @@ pub extern "C" fn ferrite_load(card_len: usize) -> u32 {
 }
 
 /// The test-time augmentation a page's `tta` argument names: 0 none, 1 the mirror image,
-/// 2 ten crops (other values: the mirror image, as any non-zero value meant before crops).
+/// 2 ten crops, 3 zoom (other values: the mirror image, as any non-zero value meant before
+/// crops).
 fn tta_of(code: u32) -> Tta {
     match code {
         0 => Tta::Off,
         2 => Tta::Crops,
+        3 => Tta::Zoom,
         _ => Tta::Flip,
     }
 }

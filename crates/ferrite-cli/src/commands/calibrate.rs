@@ -1,6 +1,7 @@
 //! `ferrite calibrate`: fits a model's temperature on a validation split and records it in the
 //! card, so that every probability Ferrite gives for it (predict, video, the API, Python, the
-//! ONNX export) goes through it.
+//! ONNX export) goes through it; with `--tta`, the temperature of that test-time augmentation's
+//! averaged probabilities.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,9 +12,10 @@ use clap::Args;
 use ferrite_data::{load_dataset, Emotion, Tta, ValidationSplit};
 use ferrite_engine::Network;
 use ferrite_eval::{fit_temperature, fit_temperature_for_ece, tempered, Calibration};
-use ferrite_model::{CalibrationObjective, ModelBundle, TemperatureScaling};
+use ferrite_model::{CalibrationObjective, ModelBundle, TemperatureScaling, TtaTemperature};
 
 use super::model_arg::ModelArg;
+use super::tta_arg::TtaArg;
 
 /// Arguments of `ferrite calibrate`.
 #[derive(Args)]
@@ -32,6 +34,11 @@ pub struct CalibrateArgs {
     /// model the likeliest temperature leaves miscalibrated).
     #[arg(long, default_value_t = CalibrationObjective::Likelihood)]
     objective: CalibrationObjective,
+    /// Fit the temperature of this test-time augmentation's averaged probabilities (softer than
+    /// one view's), used wherever the model is asked for it; the single view's temperature must
+    /// be fitted first, and stays.
+    #[command(flatten)]
+    tta: TtaArg,
 }
 
 /// Runs `ferrite calibrate`.
@@ -52,30 +59,55 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let faces: Vec<&[u8]> = set.samples.iter().map(|s| s.pixels.as_slice()).collect();
     let net = Network::from_safetensors(&bundle.card.arch, &bundle.weights)
         .with_context(|| format!("model weights of {source}"))?;
-    let raw = net.predict(&faces, Tta::Off);
+    let mut card = bundle.card;
+    let earlier = card.calibration.take();
+    let tta = args.tta.get().for_side(card.arch.input_size);
+    if tta.is_on() && earlier.is_none() {
+        anyhow::bail!(
+            "{source} has no temperature for a single view yet: run `ferrite calibrate` without \
+             --tta first, then again with --tta={tta}"
+        );
+    }
+    let raw = net.predict(&faces, tta);
     let labels: Vec<Emotion> = set.samples.iter().map(|s| s.label).collect();
     let temperature = match args.objective {
         CalibrationObjective::Likelihood => fit_temperature(&raw, &labels),
         CalibrationObjective::Ece => fit_temperature_for_ece(&raw, &labels),
     };
-    let scaling = TemperatureScaling {
-        temperature,
-        fitted_on: args.split.to_string(),
-        objective: args.objective,
-        ece_before: Calibration::measure(&raw, &labels).ece,
-        ece_after: Calibration::measure(&tempered(&raw, temperature), &labels).ece,
+    let ece_before = Calibration::measure(&raw, &labels).ece;
+    let ece_after = Calibration::measure(&tempered(&raw, temperature), &labels).ece;
+    let views = match tta {
+        Tta::Off => String::new(),
+        kind => format!(" for {kind} TTA"),
     };
     println!(
-        "{source}: temperature {temperature:.3} fitted on {} ({} faces, objective {}): \
-         expected calibration error {:.4} -> {:.4}",
+        "{source}: temperature {temperature:.3}{views} fitted on {} ({} faces, objective {}): \
+         expected calibration error {ece_before:.4} -> {ece_after:.4}",
         args.split,
         faces.len(),
         args.objective,
-        scaling.ece_before,
-        scaling.ece_after
     );
-    let mut card = bundle.card;
-    card.calibration = Some(scaling);
+    card.calibration = Some(match (tta, earlier) {
+        (Tta::Off, earlier) => TemperatureScaling {
+            temperature,
+            fitted_on: args.split.to_string(),
+            objective: args.objective,
+            ece_before,
+            ece_after,
+            with_tta: earlier.map(|e| e.with_tta).unwrap_or_default(),
+        },
+        (_, earlier) => {
+            let mut scaling = earlier.expect("checked before fitting");
+            let fitted = TtaTemperature {
+                temperature,
+                objective: args.objective,
+                ece_before,
+                ece_after,
+            };
+            scaling.with_tta.insert(tta.name().to_string(), fitted);
+            scaling
+        }
+    });
     ModelBundle::save_card(dir, &card).context("updating the model card")?;
     println!(
         "recorded in {}",

@@ -103,7 +103,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         .as_ref()
         .filter(|_| !args.uncalibrated && args.with.is_empty());
     if let Some(scaling) = scaling {
-        probabilities.iter_mut().for_each(|p| scaling.apply(p));
+        let kind = tta.for_side(card.arch.input_size);
+        probabilities
+            .iter_mut()
+            .for_each(|p| scaling.apply(p, kind));
     }
     let labels: Vec<Emotion> = set.samples.iter().map(|s| s.label).collect();
     let calibration = Calibration::measure(&probabilities, &labels);
@@ -126,11 +129,15 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
                     Tta::Off => "",
                     Tta::Flip => " with flip TTA",
                     Tta::Crops => " with ten-crop TTA",
+                    Tta::Zoom => " with zoom TTA",
                 }
             );
             println!("{}", classification_report_text(&report));
             let temperature = match scaling {
-                Some(s) => format!("temperature {:.3} from the card", s.temperature),
+                Some(s) => format!(
+                    "temperature {:.3} from the card",
+                    s.temperature_for(tta.for_side(card.arch.input_size))
+                ),
                 None => "no temperature".to_string(),
             };
             println!(
@@ -165,6 +172,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             Tta::Off => args.split.to_string(),
             Tta::Flip => format!("{}+tta", args.split),
             Tta::Crops => format!("{}+crops", args.split),
+            Tta::Zoom => format!("{}+zoom", args.split),
         };
         card.evaluation.insert(key, serde_json::to_value(&report)?);
         let dir = source.dir().expect("checked before evaluating");
