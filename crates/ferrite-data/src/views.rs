@@ -57,6 +57,15 @@ impl FaceView {
     /// model's input range `[0, 1]` as [`crate::face_to_input`] scales it.
     pub fn write_input(&self, face: &[u8], side: usize, out: &mut [f32]) {
         debug_assert_eq!(face.len(), FACE_SIZE * FACE_SIZE);
+        let mut scaled = vec![0.0; face.len()];
+        crate::face_to_input(face, &mut scaled);
+        self.read(&scaled, side, out);
+    }
+
+    /// Writes this window of `face`, a 48x48 face already scaled to `[0, 1]` (an augmented one,
+    /// in training), into `out` (`side` x `side`).
+    pub fn read(&self, face: &[f32], side: usize, out: &mut [f32]) {
+        debug_assert_eq!(face.len(), FACE_SIZE * FACE_SIZE);
         debug_assert_eq!(out.len(), side * side);
         let window = self.window;
         assert!(
@@ -69,17 +78,15 @@ impl FaceView {
             (1..=side).contains(&window),
             "a {window}-pixel window does not make a {side}-pixel input"
         );
+        let rows = face[self.top * FACE_SIZE..]
+            .chunks(FACE_SIZE)
+            .map(|row| &row[self.left..self.left + window]);
         if window == side {
-            for (y, row) in out.chunks_exact_mut(side).enumerate() {
-                let start = (self.top + y) * FACE_SIZE + self.left;
-                crate::face_to_input(&face[start..start + side], row);
+            for (out, row) in out.chunks_exact_mut(side).zip(rows) {
+                out.copy_from_slice(row);
             }
         } else {
-            let mut pixels = vec![0.0; window * window];
-            for (y, row) in pixels.chunks_exact_mut(window).enumerate() {
-                let start = (self.top + y) * FACE_SIZE + self.left;
-                crate::face_to_input(&face[start..start + window], row);
-            }
+            let pixels: Vec<f32> = rows.take(window).flatten().copied().collect();
             enlarge(&pixels, window, side, out);
         }
         if self.mirror {

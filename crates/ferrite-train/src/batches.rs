@@ -40,19 +40,15 @@ impl AugmentedBatch {
     }
 }
 
-/// The `side`-pixel window of each 48x48 face of `faces` (scaled floats), not mirrored.
+/// The window `windows[i]` of each 48x48 face `i` of `faces` (scaled floats), as the
+/// network's `side`-pixel input.
 pub(crate) fn cut_windows(faces: &[f32], windows: &[FaceView], side: usize) -> Vec<f32> {
     let pixels = side * side;
     let mut out = vec![0.0; windows.len() * pixels];
     out.par_chunks_mut(pixels)
         .zip(faces.par_chunks(FACE_PIXELS))
         .zip(windows.par_iter())
-        .for_each(|((out, face), window)| {
-            for (y, row) in out.chunks_exact_mut(side).enumerate() {
-                let start = (window.top + y) * FACE_SIZE + window.left;
-                row.copy_from_slice(&face[start..start + side]);
-            }
-        });
+        .for_each(|((out, face), window)| window.read(face, side, out));
     out
 }
 

@@ -1,14 +1,14 @@
 //! The teacher of a distilled run: its soft targets for each step, computed on the step's
-//! augmented faces (`online`; with `online-flip`, on them and their mirrors) or once before
-//! training on each clean face and its mirror (`clean`, [`TeacherTargets::Clean`]).
+//! augmented faces (`online`; with `online-flip`, on them and their mirrors; with
+//! `online-zoom`, on closer views too) or once before training on each clean face and its
+//! mirror (`clean`, [`TeacherTargets::Clean`]).
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use ferrite_data::{face_to_input, Dataset, FaceView, FACE_PIXELS, FACE_SIZE, NUM_CLASSES};
+use ferrite_data::{face_to_input, Dataset, Tta, FACE_PIXELS, FACE_SIZE, NUM_CLASSES};
 use ferrite_engine::{ensemble_log_probabilities, InferenceNet, Network};
 use ferrite_model::{Distillation, TeacherTargets};
 
-use crate::batches::cut_windows;
 use crate::progress::tenth_crossed;
 use crate::TrainError;
 
@@ -18,13 +18,13 @@ const CLEAN_CHUNK: usize = 256;
 /// Where a distilled run's soft targets come from.
 pub(crate) enum Teacher {
     /// The teacher's members, each prepared for inference once (batch norm folded, Winograd
-    /// weights transformed, activation buffers kept), run on every augmented batch, and on its
-    /// mirror image too when `mirrored` (each member's logits averaged over the two).
+    /// weights transformed, activation buffers kept), run on every augmented batch through the
+    /// views of `views` (each member's logits averaged over them).
     Online {
         /// The members.
         members: Vec<InferenceNet>,
-        /// Whether each batch's mirror image is read too.
-        mirrored: bool,
+        /// The test-time augmentation each member reads a batch with: off, flip or zoom.
+        views: Tta,
     },
     /// The teacher's log-probabilities for every training face (a row of 7 per face, in sample
     /// order).
@@ -65,11 +65,15 @@ impl Teacher {
         let teacher = match distill.targets {
             TeacherTargets::Online => Teacher::Online {
                 members,
-                mirrored: false,
+                views: Tta::Off,
             },
             TeacherTargets::OnlineFlip => Teacher::Online {
                 members,
-                mirrored: true,
+                views: Tta::Flip,
+            },
+            TeacherTargets::OnlineZoom => Teacher::Online {
+                members,
+                views: Tta::Zoom,
             },
             TeacherTargets::Clean => Teacher::Clean(clean_targets(&members, train)),
         };
@@ -80,14 +84,11 @@ impl Teacher {
     /// of the training samples `batch`; a member trained on crops reads their centre windows.
     pub(crate) fn log_probabilities(&self, faces: &[f32], batch: &[usize]) -> Vec<f32> {
         match self {
-            Teacher::Online { members, mirrored } => {
+            Teacher::Online { members, views } => {
                 let n = batch.len();
                 let per_member: Vec<Vec<f32>> = members
                     .iter()
-                    .map(|net| match mirrored {
-                        false => member_logits(net, faces, n),
-                        true => mirrored_mean_logits(net, faces, n),
-                    })
+                    .map(|net| mean_logits(net, faces, n, *views))
                     .collect();
                 ensemble_log_probabilities(&per_member)
             }
@@ -100,35 +101,32 @@ impl Teacher {
     }
 }
 
-/// One member's logits for `n` augmented 48x48 faces, read through its own window.
-fn member_logits(net: &InferenceNet, faces: &[f32], n: usize) -> Vec<f32> {
+/// One member's logits for `n` 48x48 faces (scaled floats), averaged over the views of `tta`
+/// of its own input (a member trained on crops reads centre windows), all in one call.
+fn mean_logits(net: &InferenceNet, faces: &[f32], n: usize, tta: Tta) -> Vec<f32> {
     let side = net.input_size();
-    if side == FACE_SIZE {
-        net.logits(faces, n)
-    } else {
-        let windows = vec![FaceView::centre(side); n];
-        net.logits(&cut_windows(faces, &windows, side), n)
+    let views = tta.views(side);
+    if side == FACE_SIZE && tta == Tta::Off {
+        return net.logits(faces, n);
     }
-}
-
-/// The 48x48 `faces` mirrored left to right.
-fn mirror_faces(faces: &[f32]) -> Vec<f32> {
-    let mut out = faces.to_vec();
-    for row in out.chunks_exact_mut(FACE_SIZE) {
-        row.reverse();
+    let pixels = side * side;
+    let mut inputs = vec![0.0; views.len() * n * pixels];
+    for (view, inputs) in views.iter().zip(inputs.chunks_mut(n * pixels)) {
+        for (face, out) in faces
+            .chunks_exact(FACE_PIXELS)
+            .zip(inputs.chunks_exact_mut(pixels))
+        {
+            view.read(face, side, out);
+        }
     }
-    out
-}
-
-/// One member's logits for `n` 48x48 faces averaged with those of their mirror images, in one
-/// call over both (a member trained on crops reads the mirror of its centre window, which is
-/// centred too).
-fn mirrored_mean_logits(net: &InferenceNet, faces: &[f32], n: usize) -> Vec<f32> {
-    let mut both = faces.to_vec();
-    both.extend(mirror_faces(faces));
-    let logits = member_logits(net, &both, 2 * n);
-    let (a, b) = logits.split_at(n * NUM_CLASSES);
-    a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect()
+    let logits = net.logits(&inputs, views.len() * n);
+    let mut mean = logits[..n * NUM_CLASSES].to_vec();
+    for more in logits.chunks(n * NUM_CLASSES).skip(1) {
+        mean.iter_mut().zip(more).for_each(|(m, x)| *m += x);
+    }
+    let share = 1.0 / views.len() as f32;
+    mean.iter_mut().for_each(|m| *m *= share);
+    mean
 }
 
 /// The teacher's log-probabilities for every face of `set`: each member's logits averaged
@@ -153,7 +151,7 @@ fn clean_targets(members: &[InferenceNet], set: &Dataset) -> Vec<f32> {
         }
         let per_member: Vec<Vec<f32>> = members
             .iter()
-            .map(|net| mirrored_mean_logits(net, &faces, n))
+            .map(|net| mean_logits(net, &faces, n, Tta::Flip))
             .collect();
         out.extend(ensemble_log_probabilities(&per_member));
         bar.inc(n as u64);
@@ -198,14 +196,14 @@ mod tests {
 
     /// A teacher of random weights, scaled up so that its logits tell a face from its mirror
     /// (at their initial scale, batch norm at its initial statistics keeps them within 1e-4).
-    fn teacher(mirrored: bool) -> Teacher {
+    fn teacher(views: Tta) -> Teacher {
         let mut net = Network::new(&ArchSpec::preset("fast").unwrap(), 3);
         for param in net.params_mut() {
             param.iter_mut().for_each(|w| *w *= 1.5);
         }
         Teacher::Online {
             members: vec![InferenceNet::new(&net)],
-            mirrored,
+            views,
         }
     }
 
@@ -217,12 +215,12 @@ mod tests {
         for (sample, out) in set.samples.iter().zip(inputs.chunks_exact_mut(FACE_PIXELS)) {
             face_to_input(&sample.pixels, out);
         }
-        let Teacher::Online { members, .. } = teacher(false) else {
+        let Teacher::Online { members, .. } = teacher(Tta::Off) else {
             unreachable!()
         };
         let clean = clean_targets(&members, &set);
-        let flip = teacher(true).log_probabilities(&inputs, &batch);
-        let plain = teacher(false).log_probabilities(&inputs, &batch);
+        let flip = teacher(Tta::Flip).log_probabilities(&inputs, &batch);
+        let plain = teacher(Tta::Off).log_probabilities(&inputs, &batch);
         let gap = |a: &[f32], b: &[f32]| {
             a.iter()
                 .zip(b)
@@ -234,14 +232,40 @@ mod tests {
     }
 
     #[test]
-    fn mirroring_reverses_each_row_and_twice_is_the_identity() {
-        let faces: Vec<f32> = (0..2 * FACE_PIXELS).map(|i| i as f32).collect();
-        let once = mirror_faces(&faces);
-        assert_eq!(once[0], (FACE_SIZE - 1) as f32);
-        assert_eq!(
-            once[FACE_PIXELS + FACE_SIZE],
-            (FACE_PIXELS + 2 * FACE_SIZE - 1) as f32
-        );
-        assert_eq!(mirror_faces(&once), faces);
+    fn online_zoom_targets_average_the_logits_of_the_four_views() {
+        let set = faces();
+        let batch: Vec<usize> = (0..set.samples.len()).collect();
+        let mut inputs = vec![0.0; batch.len() * FACE_PIXELS];
+        for (sample, out) in set.samples.iter().zip(inputs.chunks_exact_mut(FACE_PIXELS)) {
+            face_to_input(&sample.pixels, out);
+        }
+        let Teacher::Online { members, .. } = teacher(Tta::Off) else {
+            unreachable!()
+        };
+        let net = &members[0];
+        let n = batch.len();
+        let mut expected = vec![0.0f32; n * NUM_CLASSES];
+        for view in Tta::Zoom.views(FACE_SIZE) {
+            let mut x = vec![0.0; n * FACE_PIXELS];
+            for (sample, out) in set.samples.iter().zip(x.chunks_exact_mut(FACE_PIXELS)) {
+                view.write_input(&sample.pixels, FACE_SIZE, out);
+            }
+            let logits = net.logits(&x, n);
+            expected
+                .iter_mut()
+                .zip(&logits)
+                .for_each(|(e, l)| *e += l / 4.0);
+        }
+        let expected = ensemble_log_probabilities(&[expected]);
+        let zoom = teacher(Tta::Zoom).log_probabilities(&inputs, &batch);
+        let flip = teacher(Tta::Flip).log_probabilities(&inputs, &batch);
+        let gap = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0f32, f32::max)
+        };
+        assert!(gap(&zoom, &expected) < 1e-4, "{}", gap(&zoom, &expected));
+        assert!(gap(&zoom, &flip) > 1e-3, "{}", gap(&zoom, &flip));
     }
 }

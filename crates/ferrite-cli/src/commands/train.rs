@@ -160,8 +160,10 @@ pub struct TrainOptions {
     distill_weight: f32,
     /// Which faces the teacher's soft targets come from: online (each augmented batch; every
     /// step pays the teacher's forward pass), online-flip (each augmented batch and its mirror,
-    /// the logits averaged; twice the teacher's cost) or clean (computed once on each face and
-    /// its mirror before the first epoch; steps run at the student's pace).
+    /// the logits averaged; twice the teacher's cost), online-zoom (the batch, its mirror and a
+    /// closer view of each, as `--tta=zoom` reads a face; four times the teacher's cost) or
+    /// clean (computed once on each face and its mirror before the first epoch; steps run at
+    /// the student's pace).
     #[arg(long, default_value = "online", requires = "teacher")]
     teacher_targets: TeacherTargets,
 }
