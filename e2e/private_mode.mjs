@@ -25,7 +25,7 @@ const browser = await launch(process.env.FAKE_CAMERA);
 
 // What the server's fast model says of `file` (the reference).
 async function serverReport(request, file, tta) {
-  const response = await request.post(`${base}/api/predict?model=fast${tta ? "&tta=true" : ""}`, {
+  const response = await request.post(`${base}/api/predict?model=fast&tta=${tta}`, {
     multipart: { image: { name: file.split("/").pop(), mimeType: "application/octet-stream", buffer: readFileSync(file) } },
   });
   check(response.ok(), `the server could not read ${file}: ${response.status()} ${await response.text()}`);
@@ -81,8 +81,8 @@ async function privatePages(page, origin, tag) {
   await page.screenshot({ path: `${shots}/${tag}-private-predict.png`, fullPage: true });
 
   // The same faces and probabilities as the server's fast model, with and without the mirror.
-  for (const [file, tta] of [[photo, false], [photo, true], [photoWebp, false]]) {
-    const what = `${tag}: ${file.split("/").pop()}${tta ? " with TTA" : ""}`;
+  for (const [file, tta] of [[photo, "off"], [photo, "flip"], [photo, "zoom"], [photoWebp, "off"]]) {
+    const what = `${tag}: ${file.split("/").pop()} with TTA ${tta}`;
     sameReport(await browserReport(page, file, tta), await serverReport(page.request, file, tta), what);
   }
 

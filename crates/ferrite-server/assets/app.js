@@ -142,6 +142,7 @@ function pixelsOf(source, width, height, canvas = document.createElement("canvas
 // One photo read in the browser, reported as `POST /api/predict` reports it. The module decodes
 // it with the server's own decoder (the same faces and probabilities as the server's fast
 // model); TIFF and WebP are left out of it, so the browser decodes those.
+// `tta` is a test-time augmentation's name, as `?tta=` takes it.
 async function privatePredict(file, tta, bitmap = null) {
   const name = file.name || "pasted.png";
   const bytes = await file.arrayBuffer();
@@ -207,15 +208,15 @@ async function predictFile(file) {
   status.innerHTML = `<span class="spinner"></span> Analysing ${esc(file.name || "pasted image")}…`;
   const form = new FormData();
   form.append("image", file, file.name || "pasted.png");
-  const tta = $("#tta").checked ? "?tta=true" : "";
+  const tta = $("#tta").value;
   const canvas = $("#photo");
   let bitmap = null;
   try { bitmap = await createImageBitmap(file); } catch (_) { /* e.g. TIFF: the server still reads it */ }
   try {
     const started = performance.now();
     const inBrowser = privateOn();
-    const report = inBrowser ? await privatePredict(file, !!tta, bitmap)
-      : (await api(withModel(`/api/predict${tta}`), { method: "POST", body: form }))[0];
+    const report = inBrowser ? await privatePredict(file, tta, bitmap)
+      : (await api(withModel(`/api/predict?tta=${tta}`), { method: "POST", body: form }))[0];
     const ms = Math.round(performance.now() - started);
     const where = inBrowser ? " in this browser (private mode, fast model)" : "";
     const ctx = canvas.getContext("2d");
@@ -432,7 +433,7 @@ async function batchRun(files) {
     if (inBrowser) {
       for (const f of group) {
         try {
-          batch.reports.push(await privatePredict(f, false));
+          batch.reports.push(await privatePredict(f, "off"));
         } catch (e) {
           batch.reports.push({ file: f.name, faces: [], error: e.message });
         }

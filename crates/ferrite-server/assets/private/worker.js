@@ -43,6 +43,10 @@ async function load() {
 let module = null;
 const ready = () => module || (module = load().catch((e) => { module = null; throw e; }));
 
+// The module's code for each test-time augmentation (`tta_of` in crates/ferrite-wasm/src/abi.rs).
+const TTA_CODES = { off: 0, flip: 1, crops: 2, zoom: 3 };
+const ttaCode = (tta) => TTA_CODES[tta] ?? 0;
+
 const ops = {
   async info() {
     const m = await ready();
@@ -51,14 +55,14 @@ const ops = {
   async predict({ name, bytes, tta }) {
     const m = await ready();
     const nameBytes = encoder.encode(name);
-    const { code, answer } = m.call([nameBytes, new Uint8Array(bytes)], () => m.x.ferrite_predict(nameBytes.length, tta ? 1 : 0));
+    const { code, answer } = m.call([nameBytes, new Uint8Array(bytes)], () => m.x.ferrite_predict(nameBytes.length, ttaCode(tta)));
     if (code === 1) throw new Error(answer.error);
     return answer; // a report, or { needs_pixels: FORMAT } (code 2)
   },
   async pixels({ name, rgba, width, height, tta }) {
     const m = await ready();
     const nameBytes = encoder.encode(name);
-    const { code, answer } = m.call([nameBytes, new Uint8Array(rgba)], () => m.x.ferrite_predict_pixels(nameBytes.length, width, height, tta ? 1 : 0));
+    const { code, answer } = m.call([nameBytes, new Uint8Array(rgba)], () => m.x.ferrite_predict_pixels(nameBytes.length, width, height, ttaCode(tta)));
     if (code !== 0) throw new Error(answer.error);
     return answer;
   },
