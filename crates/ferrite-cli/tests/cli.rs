@@ -279,15 +279,25 @@ fn the_shipped_model_card_cannot_be_written_to() {
     );
 }
 
+/// A copy of the shipped `fast` model's folder in `dir`, for commands that write its card.
+fn copy_of_fast(dir: &Path) {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/fast");
+    for file in ["card.json", "model.safetensors"] {
+        std::fs::copy(shipped.join(file), dir.join(file)).unwrap();
+    }
+}
+
+/// The card of the model folder `dir`, as JSON.
+fn card_in(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("card.json")).unwrap()).unwrap()
+}
+
 #[test]
 fn calibration_records_its_objective_and_refuses_an_unknown_one() {
     let data = tempfile::tempdir().unwrap();
     drawn_dataset(data.path());
     let model = tempfile::tempdir().unwrap();
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/fast");
-    for file in ["card.json", "model.safetensors"] {
-        std::fs::copy(shipped.join(file), model.path().join(file)).unwrap();
-    }
+    copy_of_fast(model.path());
     let args = |objective: &'static str| {
         [
             "calibrate",
@@ -306,9 +316,7 @@ fn calibration_records_its_objective_and_refuses_an_unknown_one() {
         let run = args(objective);
         let out = ferrite(&run.each_ref().map(String::as_str));
         assert!(out.status.success(), "{}", text(&out.stderr));
-        let card: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(model.path().join("card.json")).unwrap())
-                .unwrap();
+        let card = card_in(model.path());
         assert_eq!(card["calibration"]["objective"], objective);
         let t = card["calibration"]["temperature"].as_f64().unwrap();
         assert!(t > 0.0 && t.is_finite(), "temperature {t}");
@@ -320,20 +328,12 @@ fn each_augmentation_can_have_its_own_temperature() {
     let data = tempfile::tempdir().unwrap();
     drawn_dataset(data.path());
     let model = tempfile::tempdir().unwrap();
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/fast");
-    std::fs::copy(
-        shipped.join("model.safetensors"),
-        model.path().join("model.safetensors"),
-    )
-    .unwrap();
-    let card_path = model.path().join("card.json");
-    let read_card = || -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(&card_path).unwrap()).unwrap()
-    };
-    let mut card: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(shipped.join("card.json")).unwrap()).unwrap();
+    copy_of_fast(model.path());
+    let mut card = card_in(model.path());
     card["calibration"] = serde_json::Value::Null;
+    let card_path = model.path().join("card.json");
     std::fs::write(&card_path, serde_json::to_vec(&card).unwrap()).unwrap();
+    let read_card = || card_in(model.path());
     let (model, data) = (
         model.path().to_str().unwrap(),
         data.path().to_str().unwrap(),

@@ -207,26 +207,34 @@ mod tests {
         }
     }
 
-    #[test]
-    fn online_flip_targets_on_clean_faces_are_the_clean_targets() {
-        let set = faces();
+    /// The whole of `set` as one batch: its indices and its faces scaled to `[0, 1]`.
+    fn whole_batch(set: &Dataset) -> (Vec<usize>, Vec<f32>) {
         let batch: Vec<usize> = (0..set.samples.len()).collect();
         let mut inputs = vec![0.0; batch.len() * FACE_PIXELS];
         for (sample, out) in set.samples.iter().zip(inputs.chunks_exact_mut(FACE_PIXELS)) {
             face_to_input(&sample.pixels, out);
         }
+        (batch, inputs)
+    }
+
+    /// The largest difference between two sets of log-probabilities.
+    fn gap(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max)
+    }
+
+    #[test]
+    fn online_flip_targets_on_clean_faces_are_the_clean_targets() {
+        let set = faces();
+        let (batch, inputs) = whole_batch(&set);
         let Teacher::Online { members, .. } = teacher(Tta::Off) else {
             unreachable!()
         };
         let clean = clean_targets(&members, &set);
         let flip = teacher(Tta::Flip).log_probabilities(&inputs, &batch);
         let plain = teacher(Tta::Off).log_probabilities(&inputs, &batch);
-        let gap = |a: &[f32], b: &[f32]| {
-            a.iter()
-                .zip(b)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0.0f32, f32::max)
-        };
         assert!(gap(&flip, &clean) < 1e-4, "{}", gap(&flip, &clean));
         assert!(gap(&plain, &clean) > 1e-3, "{}", gap(&plain, &clean));
     }
@@ -234,11 +242,7 @@ mod tests {
     #[test]
     fn online_zoom_targets_average_the_logits_of_the_four_views() {
         let set = faces();
-        let batch: Vec<usize> = (0..set.samples.len()).collect();
-        let mut inputs = vec![0.0; batch.len() * FACE_PIXELS];
-        for (sample, out) in set.samples.iter().zip(inputs.chunks_exact_mut(FACE_PIXELS)) {
-            face_to_input(&sample.pixels, out);
-        }
+        let (batch, inputs) = whole_batch(&set);
         let Teacher::Online { members, .. } = teacher(Tta::Off) else {
             unreachable!()
         };
@@ -259,12 +263,6 @@ mod tests {
         let expected = ensemble_log_probabilities(&[expected]);
         let zoom = teacher(Tta::Zoom).log_probabilities(&inputs, &batch);
         let flip = teacher(Tta::Flip).log_probabilities(&inputs, &batch);
-        let gap = |a: &[f32], b: &[f32]| {
-            a.iter()
-                .zip(b)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0.0f32, f32::max)
-        };
         assert!(gap(&zoom, &expected) < 1e-4, "{}", gap(&zoom, &expected));
         assert!(gap(&zoom, &flip) > 1e-3, "{}", gap(&zoom, &flip));
     }
