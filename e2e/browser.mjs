@@ -26,3 +26,14 @@ export async function waitUntil(page, fn, what, timeout = 10000) {
     throw new Error(`timed out after ${timeout} ms waiting for ${what} (${e.message.split("\n")[0]})`);
   });
 }
+
+// Opens `url` (ending in `#PAGE`, or none for the Predictor) and waits until the app has shown
+// that page and attached its handlers: the app does so after its first request (the model
+// selector's), so on a loaded machine an upload made as soon as `goto` returns went unheard.
+export async function openPage(page, url) {
+  await page.goto(url);
+  const name = new URL(url).hash.slice(1) || "predict";
+  await page.waitForSelector(`#tabs a.active[data-page="${name}"]`, { timeout: 30000 }).catch((e) => {
+    throw new Error(`the app did not show its ${name} page (${e.message.split("\n")[0]})`);
+  });
+}

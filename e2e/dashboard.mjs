@@ -5,7 +5,7 @@
 // it, drives the webcam page with Chromium's fake camera, checks that charts render, and saves
 // screenshots to SHOTS_DIR. Exits non-zero with a message on the first failure.
 import { mkdirSync, readFileSync } from "node:fs";
-import { check, launch, waitUntil } from "./browser.mjs";
+import { check, launch, openPage, waitUntil } from "./browser.mjs";
 
 const [base, photo, shots, video, videoFacesArg] = process.argv.slice(2);
 if (!base || !photo || !shots || !video || videoFacesArg === undefined) {
@@ -54,7 +54,7 @@ async function pages(page, tag) {
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
 
   // Predictor: upload a photo and see faces with bars.
-  await page.goto(`${base}/#predict`);
+  await openPage(page, `${base}/#predict`);
   await page.setInputFiles("#file", photo);
   await page.waitForSelector("#faces .face, #no-face", { timeout: 30000 });
   const faces = await page.locator("#faces .face").count();
@@ -75,7 +75,7 @@ async function pages(page, tag) {
   errors.splice(0, errors.length, ...errors.filter((e) => !/status of 422/.test(e)));
 
   // Batch: the same photo three times.
-  await page.goto(`${base}/#batch`);
+  await openPage(page, `${base}/#batch`);
   await page.setInputFiles("#batch-files", [photo, photo, photo]);
   await page.waitForFunction(() => document.querySelectorAll("#batch-table tbody tr").length === 3, null, { timeout: 30000 });
   check(await chartDrawn(page, "batch-chart"), `${tag}: the batch chart is empty`);
@@ -89,7 +89,7 @@ async function pages(page, tag) {
 
   // Video: upload with progress, then playback with boxes in sync, a timeline per track whose
   // click seeks the video, the track table, and the downloads.
-  await page.goto(`${base}/#video`);
+  await openPage(page, `${base}/#video`);
   await page.setInputFiles("#video-file", video);
   await page.waitForSelector("#video-result:not([hidden])", { timeout: 120000 });
   const status = await page.textContent("#video-status");
@@ -142,7 +142,7 @@ async function pages(page, tag) {
   await page.screenshot({ path: `${shots}/${tag}-video.png`, fullPage: true });
 
   // Model performance: card, confusion matrix, report, charts.
-  await page.goto(`${base}/#model`);
+  await openPage(page, `${base}/#model`);
   await page.waitForSelector("#confusion table", { timeout: 10000 });
   const cells = await page.locator("#confusion td").count();
   check(cells === 49, `${tag}: the confusion matrix has ${cells} cells, not 49`);
@@ -164,7 +164,7 @@ async function pages(page, tag) {
   await page.selectOption("#model-select", "fast");
   await page.waitForFunction(() => /architecture\s*fast-deep/.test(document.getElementById("model-summary").textContent), null, { timeout: 10000 });
   await page.waitForSelector("#confusion table", { timeout: 10000 });
-  await page.goto(`${base}/#predict`);
+  await openPage(page, `${base}/#predict`);
   const asked = page.waitForRequest((r) => r.url().includes("/api/predict") && r.url().includes("model=fast"), { timeout: 10000 });
   await page.setInputFiles("#file", photo);
   await asked;
@@ -173,7 +173,7 @@ async function pages(page, tag) {
   await page.selectOption("#model-select", "accurate");
 
   // Dataset EDA: waits for the background analysis.
-  await page.goto(`${base}/#eda`);
+  await openPage(page, `${base}/#eda`);
   await page.waitForSelector("#eda-body:not([hidden])", { timeout: 60000 });
   for (const id of ["eda-bar", "eda-pie"]) {
     check(await chartDrawn(page, id), `${tag}: chart ${id} did not render`);
@@ -187,7 +187,7 @@ async function pages(page, tag) {
   await page.screenshot({ path: `${shots}/${tag}-eda.png`, fullPage: true });
 
   // Live webcam with Chromium's fake camera: frames go round trip, the chart exists.
-  await page.goto(`${base}/#webcam`);
+  await openPage(page, `${base}/#webcam`);
   await page.click("#cam-start");
   await page.waitForFunction(() => /(\d+) frames$/.test(document.getElementById("cam-stats").textContent)
     && Number(document.getElementById("cam-stats").textContent.match(/(\d+) frames$/)[1]) >= 10, null, { timeout: 60000 });

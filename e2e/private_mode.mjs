@@ -9,7 +9,7 @@
 import { createServer } from "node:http";
 import { readFileSync, statSync } from "node:fs";
 import { extname, join, normalize } from "node:path";
-import { check, launch, waitUntil } from "./browser.mjs";
+import { check, launch, openPage, waitUntil } from "./browser.mjs";
 
 const [base, site, photo, photoWebp, shots, cameraFacesArg] = process.argv.slice(2);
 if (!base || !site || !photo || !photoWebp || !shots || cameraFacesArg === undefined) {
@@ -71,7 +71,7 @@ async function privatePages(page, origin, tag) {
   const uploads = watchUploads(page);
 
   // Predictor: the switch on, the module loads once, the photo is read in the browser.
-  await page.goto(`${origin}/#predict`);
+  await openPage(page, `${origin}/#predict`);
   if (tag !== "static") await page.check("#private-predict");
   check(await page.isChecked("#private-predict"), `${tag}: private mode is off`);
   await waitUntil(page, () => /loaded in/.test(document.querySelector("#page-predict .private-note").textContent), "the private-mode module to load", 30000);
@@ -93,14 +93,14 @@ async function privatePages(page, origin, tag) {
   check(/notes\.jpg/.test(message), `${tag}: the error does not name the file: ${message}`);
 
   // Batch: three photos, in the browser.
-  await page.goto(`${origin}/#batch`);
+  await openPage(page, `${origin}/#batch`);
   await page.setInputFiles("#batch-files", [photo, photo, photoWebp]);
   await page.waitForFunction(() => document.querySelectorAll("#batch-table tbody tr").length === 3, null, { timeout: 30000 });
   const failed = await page.locator("#batch-table .error").count();
   check(failed === 0, `${tag}: ${failed} batch photos failed in private mode`);
 
   // Live webcam: frames read in the browser, faces followed by the module's tracker.
-  await page.goto(`${origin}/#webcam`);
+  await openPage(page, `${origin}/#webcam`);
   check(await page.isChecked("#private-webcam"), `${tag}: private mode is off on the webcam page`);
   await page.click("#cam-start");
   await waitUntil(page, () => Number((document.getElementById("cam-stats").textContent.match(/(\d+) frames$/) || [0, 0])[1]) >= 10, "10 webcam frames read in the browser", 60000);
@@ -145,7 +145,7 @@ try {
   const page = await staticContext.newPage();
   const elsewhere = [];
   page.on("request", (r) => { if (!r.url().startsWith(staticOrigin) && !r.url().startsWith("blob:") && !r.url().startsWith("data:")) elsewhere.push(r.url()); });
-  await page.goto(`${staticOrigin}/`);
+  await openPage(page, `${staticOrigin}/`);
   const tabs = await page.locator("#tabs a").evaluateAll((as) => as.map((a) => a.dataset.page));
   check(JSON.stringify(tabs) === JSON.stringify(["predict", "webcam", "batch"]), `static: the tabs are ${tabs}`);
   check(await page.isDisabled("#private-predict"), "static: the private switch can be turned off");

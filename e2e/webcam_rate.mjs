@@ -4,7 +4,7 @@
 // Prints the frames answered per second over SECONDS after a 5-s warm-up, and the faces seen.
 // With `private`, the page's private mode is on: each frame is read in the browser by the
 // WebAssembly module (in its worker) instead of going to the server.
-import { launch } from "./browser.mjs";
+import { launch, openPage } from "./browser.mjs";
 
 const [base, camera, secondsArg, mode] = process.argv.slice(2);
 if (!base || !camera || !secondsArg) {
@@ -19,7 +19,7 @@ const frames = (page) => page.evaluate(() => {
 try {
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, permissions: ["camera"] });
   const page = await context.newPage();
-  await page.goto(`${base}/#webcam`);
+  await openPage(page, `${base}/#webcam`);
   if (mode === "private") {
     await page.check("#private-webcam");
     await page.waitForFunction(() => /loaded in/.test(document.querySelector("#page-webcam .private-note").textContent), null, { timeout: 60000 });
