@@ -9,6 +9,7 @@ use ferrite_data::{face_to_input, Dataset, Tta, FACE_PIXELS, FACE_SIZE, NUM_CLAS
 use ferrite_engine::{ensemble_log_probabilities, InferenceNet, Network};
 use ferrite_model::{Distillation, TeacherTargets};
 
+use crate::batches::cut_windows;
 use crate::progress::tenth_crossed;
 use crate::TrainError;
 
@@ -109,16 +110,10 @@ fn mean_logits(net: &InferenceNet, faces: &[f32], n: usize, tta: Tta) -> Vec<f32
     if side == FACE_SIZE && tta == Tta::Off {
         return net.logits(faces, n);
     }
-    let pixels = side * side;
-    let mut inputs = vec![0.0; views.len() * n * pixels];
-    for (view, inputs) in views.iter().zip(inputs.chunks_mut(n * pixels)) {
-        for (face, out) in faces
-            .chunks_exact(FACE_PIXELS)
-            .zip(inputs.chunks_exact_mut(pixels))
-        {
-            view.read(face, side, out);
-        }
-    }
+    let inputs: Vec<f32> = views
+        .iter()
+        .flat_map(|&view| cut_windows(faces, &vec![view; n], side))
+        .collect();
     let logits = net.logits(&inputs, views.len() * n);
     let mut mean = logits[..n * NUM_CLASSES].to_vec();
     for more in logits.chunks(n * NUM_CLASSES).skip(1) {
