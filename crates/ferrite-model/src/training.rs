@@ -120,6 +120,9 @@ pub struct Recipe {
     /// Mixup's Beta(alpha, alpha) parameter (0: no mixup).
     #[serde(default)]
     pub mixup: f32,
+    /// CutMix's Beta(alpha, alpha) parameter (0: no CutMix).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cutmix: f32,
     /// The recipe and stage the run was, when a recipe ran it (`fast 2/2 (fine-tune)`).
     #[serde(default)]
     pub stage: Option<String>,
@@ -177,6 +180,9 @@ impl Recipe {
         args.extend(self.update.args());
         if self.mixup > 0.0 {
             args.push(format!("--mixup {}", short_float(self.mixup)));
+        }
+        if self.cutmix > 0.0 {
+            args.push(format!("--cutmix {}", short_float(self.cutmix)));
         }
         if let Some(limit) = self.limit {
             args.push(format!("--limit {limit}"));
@@ -289,6 +295,11 @@ impl Distillation {
         }
         Ok(())
     }
+}
+
+/// Whether a rate is zero: an option that was off, left out of the card.
+fn is_zero(value: &f32) -> bool {
+    *value == 0.0
 }
 
 /// `f32` values such as 0.1 print as 0.1, not 0.10000000149011612.
@@ -414,6 +425,7 @@ fn version_1_leg(t: &serde_json::Value) -> TrainingLeg {
             distill: None,
             update: UpdateRule::default(),
             mixup: 0.0,
+            cutmix: 0.0,
             stage: None,
             crop: None,
         },

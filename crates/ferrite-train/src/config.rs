@@ -70,6 +70,11 @@ pub struct TrainConfig {
     /// Beta(alpha, alpha), and the loss blends the two labels alike. 0 turns it off.
     #[serde(default)]
     pub mixup: f32,
+    /// CutMix: into each face a box of another face of the batch is pasted, its side drawn from
+    /// Beta(alpha, alpha), and the loss blends the two labels by area. 0 turns it off; with
+    /// `mixup` too, each batch takes one of them.
+    #[serde(default)]
+    pub cutmix: f32,
     /// The recipe and stage this run is, when a recipe runs it (`fast 2/2 (fine-tune)`).
     #[serde(default)]
     pub recipe_stage: Option<String>,
@@ -98,6 +103,7 @@ impl Default for TrainConfig {
             distill: None,
             update: UpdateRule::default(),
             mixup: 0.0,
+            cutmix: 0.0,
             recipe_stage: None,
         }
     }
@@ -156,18 +162,20 @@ impl TrainConfig {
         if self.update.ema.is_some() && self.engine != Engine::Ferrite {
             return Err("--ema runs on the gemm engine: --engine ferrite".into());
         }
-        if !(0.0..=10.0).contains(&self.mixup) {
-            return Err(format!("--mixup {} is out of range [0, 10]", self.mixup));
+        for (flag, alpha) in [("--mixup", self.mixup), ("--cutmix", self.cutmix)] {
+            if !(0.0..=10.0).contains(&alpha) {
+                return Err(format!("{flag} {alpha} is out of range [0, 10]"));
+            }
         }
-        if self.mixup > 0.0
+        if (self.mixup > 0.0 || self.cutmix > 0.0)
             && self
                 .distill
                 .as_ref()
                 .is_some_and(|d| d.targets == TeacherTargets::Clean)
         {
             return Err(
-                "--mixup blends faces, and --teacher-targets clean has one target per face: \
-                 use --teacher-targets online"
+                "--mixup and --cutmix mix faces, and --teacher-targets clean has one target per \
+                 face: use --teacher-targets online"
                     .into(),
             );
         }
@@ -187,7 +195,7 @@ mod tests {
     }
 
     #[test]
-    fn an_average_on_burn_and_mixup_with_one_target_per_face_are_refused() {
+    fn an_average_on_burn_and_mixing_with_one_target_per_face_are_refused() {
         let mut config = TrainConfig {
             engine: Engine::Burn,
             ..TrainConfig::default()
@@ -205,6 +213,12 @@ mod tests {
             ..TrainConfig::default()
         };
         assert!(refused(config.clone()).contains("--teacher-targets online"));
+        let cut = TrainConfig {
+            mixup: 0.0,
+            cutmix: 1.0,
+            ..config.clone()
+        };
+        assert!(refused(cut).contains("--teacher-targets online"));
         let mut outside_a_recipe = config;
         outside_a_recipe.mixup = 0.0;
         outside_a_recipe.distill.as_mut().unwrap().teachers =
@@ -215,13 +229,25 @@ mod tests {
             ..TrainConfig::default()
         };
         assert!(refused(config).contains("--mixup"));
+        let config = TrainConfig {
+            cutmix: 11.0,
+            ..TrainConfig::default()
+        };
+        assert!(refused(config).contains("--cutmix"));
     }
 
     #[test]
     fn a_configuration_saved_before_the_update_rule_reads_as_adam() {
         let mut json = serde_json::to_value(TrainConfig::default()).unwrap();
         let map = json.as_object_mut().unwrap();
-        for key in ["optimizer", "momentum", "weight_decay", "ema", "mixup"] {
+        for key in [
+            "optimizer",
+            "momentum",
+            "weight_decay",
+            "ema",
+            "mixup",
+            "cutmix",
+        ] {
             assert!(
                 map.remove(key).is_some(),
                 "{key} is a field of the saved config"

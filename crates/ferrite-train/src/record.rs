@@ -62,6 +62,7 @@ pub(crate) fn recipe(config: &TrainConfig) -> Recipe {
         distill: config.distill.clone(),
         update: config.update,
         mixup: config.mixup,
+        cutmix: config.cutmix,
         stage: config.recipe_stage.clone(),
         crop: (config.arch.input_size < ferrite_data::FACE_SIZE).then_some(config.arch.input_size),
     }

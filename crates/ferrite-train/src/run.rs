@@ -246,15 +246,15 @@ impl TrainingRun {
                 config.seed,
                 epoch,
             );
-            let mixup = (config.mixup > 0.0).then(|| {
-                let mixup = Mixup::draw(
-                    config.mixup,
-                    batch.len(),
-                    config.seed ^ MIXUP_SALT ^ global as u64,
-                );
+            let mixup = Mixup::for_step(
+                config.mixup,
+                config.cutmix,
+                batch.len(),
+                config.seed ^ MIXUP_SALT ^ global as u64,
+            );
+            if let Some(mixup) = &mixup {
                 mixup.blend(augmented.faces_mut());
-                mixup
-            });
+            }
             let partner_labels = mixup.as_ref().map(|m| m.partner_labels(&labels));
             let teacher_logits = self
                 .teacher

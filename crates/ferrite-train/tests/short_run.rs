@@ -198,7 +198,8 @@ fn resume_repeats_on(engine: Engine) {
     assert_eq!(history(straight.path())[0], history(resumed.path())[0]);
 }
 
-/// SGD with Nesterov momentum, weight decay, a weight average and mixup.
+/// SGD with Nesterov momentum, weight decay, a weight average, and mixup and CutMix (a batch
+/// takes one or the other).
 fn modern_rule(engine: Engine, epochs: usize) -> TrainConfig {
     TrainConfig {
         engine,
@@ -211,15 +212,16 @@ fn modern_rule(engine: Engine, epochs: usize) -> TrainConfig {
             ema: (engine == Engine::Ferrite).then_some(0.9),
         },
         mixup: 0.3,
+        cutmix: 1.0,
         batch_size: 8,
         ..tiny_config(epochs)
     }
 }
 
 #[test]
-fn nesterov_with_a_weight_average_and_mixup_learns_and_is_recorded() {
+fn nesterov_with_a_weight_average_mixup_and_cutmix_learns_and_is_recorded() {
     modern_rule_learns_on(Engine::Ferrite);
-    // burn: Nesterov, weight decay and mixup (it keeps no weight average).
+    // burn: Nesterov, weight decay, mixup and CutMix (it keeps no weight average).
     #[cfg(feature = "burn")]
     modern_rule_learns_on(Engine::Burn);
 }
@@ -235,18 +237,20 @@ fn modern_rule_learns_on(engine: Engine) {
     assert!(best > 0.8, "validation accuracy {best} on {engine}");
     let leg = &ModelBundle::read_card(out.path()).unwrap().training.legs[0];
     assert_eq!(leg.recipe.update, config.update);
-    assert_eq!(leg.recipe.mixup, 0.3);
+    assert_eq!((leg.recipe.mixup, leg.recipe.cutmix), (0.3, 1.0));
     let line = leg.recipe.command_line(leg.engine, leg.device);
     if engine == Engine::Ferrite {
         assert!(out.path().join("checkpoint/average.safetensors").is_file());
         assert!(out.path().join("checkpoint/sgd.safetensors").is_file());
         assert!(
-            line.contains("--optimizer nesterov --weight-decay 0.0005 --ema 0.9 --mixup 0.3"),
+            line.contains(
+                "--optimizer nesterov --weight-decay 0.0005 --ema 0.9 --mixup 0.3 --cutmix 1"
+            ),
             "{line}"
         );
     } else {
         assert!(
-            line.contains("--optimizer nesterov --weight-decay 0.0005 --mixup 0.3"),
+            line.contains("--optimizer nesterov --weight-decay 0.0005 --mixup 0.3 --cutmix 1"),
             "{line}"
         );
     }

@@ -99,6 +99,11 @@ pub struct TrainOptions {
     /// loss blending the two labels alike (0: off; 0.2-0.4 is usual).
     #[arg(long, default_value_t = 0.0, value_name = "ALPHA")]
     mixup: f32,
+    /// CutMix with Beta(ALPHA, ALPHA): into each face a box of another face of the batch, the
+    /// loss blending the two labels by area (0: off; 1.0 is usual). With --mixup too, each
+    /// batch takes one of the two, with equal chance.
+    #[arg(long, default_value_t = 0.0, value_name = "ALPHA")]
+    cutmix: f32,
     /// Learning-rate schedule: plateau, cosine or one-cycle.
     #[arg(long, default_value = "cosine")]
     schedule: LrSchedule,
@@ -230,6 +235,7 @@ impl TrainOptions {
                 ema: args.ema,
             },
             mixup: args.mixup,
+            cutmix: args.cutmix,
             recipe_stage: None,
         }
     }
