@@ -185,8 +185,13 @@ mod tests {
                 d.as_ref().map(|d| (d.teachers.clone(), d.targets))
             };
             assert_eq!(
-                (config.seed, config.lr, config.mixup),
-                (leg.recipe.seed, leg.recipe.lr, leg.recipe.mixup),
+                (config.seed, config.lr, config.mixup, config.cutmix),
+                (
+                    leg.recipe.seed,
+                    leg.recipe.lr,
+                    leg.recipe.mixup,
+                    leg.recipe.cutmix
+                ),
                 "{model:?}, stage {}",
                 stage.name
             );
