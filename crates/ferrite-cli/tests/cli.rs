@@ -104,6 +104,18 @@ fn quick_train_then_eval_json_has_the_documented_fields() {
     let alone = json_with(&[]);
     let with_itself = json_with(&["--with", dir]);
     assert_eq!(alone["confusion"], with_itself["confusion"]);
+    // Against itself a model differs by nothing; against `fast`, by the two accuracies.
+    let against_itself = &json_with(&["--against", dir])["comparison"];
+    assert_eq!(against_itself["difference"], 0.0);
+    assert_eq!(against_itself["p_value"], 1.0);
+    let against_fast = json_with(&["--against", "fast"]);
+    let comparison = &against_fast["comparison"];
+    assert_eq!(comparison["against"], "fast");
+    assert_eq!(comparison["faces"], 14);
+    assert_eq!(comparison["accuracy"], against_fast["accuracy"]);
+    let difference =
+        comparison["accuracy"].as_f64().unwrap() - comparison["against_accuracy"].as_f64().unwrap();
+    assert!((comparison["difference"].as_f64().unwrap() - difference).abs() < 1e-12);
     let out = ferrite(&[
         "eval",
         "--model",
@@ -145,6 +157,19 @@ fn quick_train_then_eval_json_has_the_documented_fields() {
         text(&out.stderr).contains("ensemble"),
         "{}",
         text(&out.stderr)
+    );
+    fails_naming(
+        &[
+            "eval",
+            "--model",
+            dir,
+            "--against",
+            "fast",
+            "--data",
+            ".",
+            "--save-to-card",
+        ],
+        "--against compares two",
     );
 
     let plot = model.path().join("cm.png");

@@ -77,6 +77,10 @@ pub struct EvalReport {
     /// Calibration of the probabilities (ECE, reliability bins), where they were measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<crate::Calibration>,
+    /// The comparison with another model on the same faces (`ferrite eval --against`), where
+    /// one was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<crate::PairedComparison>,
 }
 
 impl EvalReport {
@@ -126,6 +130,7 @@ impl EvalReport {
             per_class,
             confusion: m.counts,
             calibration: None,
+            comparison: None,
         }
     }
 

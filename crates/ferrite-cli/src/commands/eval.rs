@@ -8,7 +8,7 @@ use ferrite_data::{load_dataset, Emotion, Split, Tta, NUM_CLASSES};
 use ferrite_engine::{ensemble_probabilities, Network};
 use ferrite_eval::{
     classification_report_text, plot_confusion, plot_reliability, Calibration, ConfusionMatrix,
-    EvalReport,
+    EvalReport, PairedComparison,
 };
 use ferrite_model::{Engine, ModelBundle, ModelSource};
 
@@ -61,6 +61,11 @@ pub struct EvalArgs {
     /// Reported as the ensemble, never as one model's figure.
     #[arg(long = "with", value_name = "NAME|DIR")]
     with: Vec<ModelSource>,
+    /// Compare with this model on the same faces, with the same TTA and engine: both accuracies,
+    /// their difference with a 95% confidence interval, and McNemar's exact test on the faces
+    /// only one of the two gets right (JSON: `comparison`). Whether a change really helped.
+    #[arg(long, value_name = "NAME|DIR")]
+    against: Option<ModelSource>,
 }
 
 /// Runs `ferrite eval`.
@@ -74,6 +79,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     }
     if args.save_to_card && !args.with.is_empty() {
         anyhow::bail!("--save-to-card records one model's figures, and --with makes an ensemble");
+    }
+    if args.save_to_card && args.against.is_some() {
+        anyhow::bail!(
+            "--save-to-card records one model's figures, and --against compares two: run them apart"
+        );
     }
     let bundle = source.load()?;
     let set = load_dataset(&args.data, args.split)?;
@@ -110,14 +120,21 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     }
     let labels: Vec<Emotion> = set.samples.iter().map(|s| s.label).collect();
     let calibration = Calibration::measure(&probabilities, &labels);
-    let pairs = set.samples.iter().zip(&probabilities).map(|(s, p)| {
-        let best = (0..p.len())
-            .max_by(|&a, &b| p[a].total_cmp(&p[b]))
-            .unwrap_or(0);
-        (s.label, Emotion::ALL[best])
-    });
+    let predicted = top_classes(&probabilities);
+    let pairs = labels.iter().copied().zip(predicted.iter().copied());
     let mut report = EvalReport::from_confusion(&ConfusionMatrix::from_pairs(pairs));
     report.calibration = Some(calibration.clone());
+    if let Some(other) = &args.against {
+        let other_bundle = other.load()?;
+        let other_predicted =
+            top_classes(&classify(&other_bundle, other, &faces, tta, args.engine)?);
+        report.comparison = Some(PairedComparison::measure(
+            &other.to_arg(),
+            &labels,
+            &predicted,
+            &other_predicted,
+        ));
+    }
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => {
@@ -145,6 +162,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
                 ferrite_eval::BINS,
                 calibration.ece
             );
+            if let Some(comparison) = &report.comparison {
+                println!("{}", comparison.text());
+            }
         }
     }
     let plot = args.plot.clone().or_else(|| {
@@ -179,6 +199,19 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         ModelBundle::save_card(dir, &card).context("updating the model card")?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The most probable class of each face.
+fn top_classes(probabilities: &[[f32; NUM_CLASSES]]) -> Vec<Emotion> {
+    probabilities
+        .iter()
+        .map(|p| {
+            let best = (0..p.len())
+                .max_by(|&a, &b| p[a].total_cmp(&p[b]))
+                .unwrap_or(0);
+            Emotion::ALL[best]
+        })
+        .collect()
 }
 
 /// Probabilities for `faces` from the model in `bundle` (read from `source`) on `engine`,
