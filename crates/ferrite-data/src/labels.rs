@@ -39,6 +39,15 @@ impl Emotion {
         self as usize
     }
 
+    /// The emotion with the highest score (probability or logit) in `scores`, in label order;
+    /// of equal highest, the later one.
+    pub fn most_likely(scores: &[f32; NUM_CLASSES]) -> Emotion {
+        let best = (0..NUM_CLASSES)
+            .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+            .unwrap_or(0);
+        Self::ALL[best]
+    }
+
     /// The emotion at position `index` of the model's output, if any.
     pub fn from_index(index: usize) -> Option<Emotion> {
         Self::ALL.get(index).copied()
@@ -113,6 +122,14 @@ mod tests {
             assert_eq!(Emotion::from_index(i), Some(*e));
         }
         assert_eq!(Emotion::from_index(7), None);
+    }
+
+    #[test]
+    fn the_highest_score_wins_and_ties_go_to_the_later_class() {
+        let scores = [0.1, 0.05, 0.2, 0.4, 0.1, 0.1, 0.05];
+        assert_eq!(Emotion::most_likely(&scores), Emotion::Happy);
+        let logits = [-1.0, 3.0, 3.0, 0.0, -2.0, 1.0, 2.0];
+        assert_eq!(Emotion::most_likely(&logits), Emotion::Fear);
     }
 
     #[test]

@@ -37,9 +37,7 @@ pub struct Calibration {
 
 /// The most probable emotion and its probability.
 fn top(p: &[f32; NUM_CLASSES]) -> (usize, f64) {
-    let best = (0..NUM_CLASSES)
-        .max_by(|&a, &b| p[a].total_cmp(&p[b]))
-        .unwrap_or(0);
+    let best = Emotion::most_likely(p).index();
     (best, f64::from(p[best]))
 }
 

@@ -273,14 +273,12 @@ impl FaceBox {
 }
 
 fn face(bbox: FaceBox, probabilities: [f32; NUM_CLASSES]) -> Face {
-    let best = (0..NUM_CLASSES)
-        .max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]))
-        .unwrap_or(0);
+    let label = Emotion::most_likely(&probabilities);
     Face {
         bbox,
         probabilities,
-        label: Emotion::ALL[best],
-        confidence: probabilities[best],
+        label,
+        confidence: probabilities[label.index()],
     }
 }
 

@@ -82,10 +82,9 @@ pub(crate) fn augmented_batch(
     }
 }
 
-fn argmax(row: &[f32]) -> usize {
-    (0..row.len())
-        .max_by(|&a, &b| row[a].total_cmp(&row[b]))
-        .unwrap_or(0)
+/// The class a row of logits picks.
+fn picked(row: &[f32]) -> Emotion {
+    Emotion::most_likely(row.try_into().expect("rows of NUM_CLASSES logits"))
 }
 
 /// How many rows of `logits` pick their label.
@@ -93,7 +92,7 @@ pub(crate) fn count_correct(logits: &[f32], labels: &[usize]) -> usize {
     logits
         .chunks_exact(NUM_CLASSES)
         .zip(labels)
-        .filter(|(row, &label)| argmax(row) == label)
+        .filter(|(row, &label)| picked(row).index() == label)
         .count()
 }
 
@@ -134,7 +133,7 @@ fn validate_with(
             let max = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
             let log_sum = row.iter().map(|v| (v - max).exp()).sum::<f32>().ln() + max;
             loss_sum += (log_sum - row[sample.label.index()]) as f64;
-            pairs.push((sample.label, Emotion::ALL[argmax(row)]));
+            pairs.push((sample.label, picked(row)));
         }
     }
     let report = EvalReport::from_confusion(&ConfusionMatrix::from_pairs(pairs));

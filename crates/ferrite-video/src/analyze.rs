@@ -214,9 +214,9 @@ impl<'a> VideoAnalyzer<'a> {
                             track,
                             bbox: FaceBox::clipped(&d, w, h),
                             probabilities: p,
-                            label: top(&p),
+                            label: Emotion::most_likely(&p),
                             smoothed,
-                            smoothed_label: top(&smoothed),
+                            smoothed_label: Emotion::most_likely(&smoothed),
                             detected: located.detected,
                         };
                         self.count(&row);
@@ -328,11 +328,4 @@ fn by_label(value: impl Fn(usize) -> f64) -> BTreeMap<String, f64> {
         .iter()
         .map(|e| (e.name().to_string(), value(e.index())))
         .collect()
-}
-
-fn top(p: &[f32; NUM_CLASSES]) -> Emotion {
-    let best = (0..NUM_CLASSES)
-        .max_by(|&a, &b| p[a].total_cmp(&p[b]))
-        .unwrap_or(0);
-    Emotion::ALL[best]
 }

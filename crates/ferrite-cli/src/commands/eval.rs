@@ -203,15 +203,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
 
 /// The most probable class of each face.
 fn top_classes(probabilities: &[[f32; NUM_CLASSES]]) -> Vec<Emotion> {
-    probabilities
-        .iter()
-        .map(|p| {
-            let best = (0..p.len())
-                .max_by(|&a, &b| p[a].total_cmp(&p[b]))
-                .unwrap_or(0);
-            Emotion::ALL[best]
-        })
-        .collect()
+    probabilities.iter().map(Emotion::most_likely).collect()
 }
 
 /// Probabilities for `faces` from the model in `bundle` (read from `source`) on `engine`,
