@@ -69,7 +69,7 @@ impl Mixup {
 
     /// Draws a mixup blend of a batch of `n` faces from `seed`, with Beta(`alpha`, `alpha`)
     /// (`alpha` > 0).
-    pub(crate) fn draw(alpha: f32, n: usize, seed: u64) -> Mixup {
+    fn draw(alpha: f32, n: usize, seed: u64) -> Mixup {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let (lambda, partners) = lambda_and_partners(alpha, n, &mut rng);
         Mixup {
@@ -81,7 +81,7 @@ impl Mixup {
 
     /// Draws a CutMix box for a batch of `n` faces from `seed`, with Beta(`alpha`, `alpha`)
     /// (`alpha` > 0); `lambda` is what the clipped box leaves of each face.
-    pub(crate) fn draw_cutmix(alpha: f32, n: usize, seed: u64) -> Mixup {
+    fn draw_cutmix(alpha: f32, n: usize, seed: u64) -> Mixup {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let (drawn, partners) = lambda_and_partners(alpha, n, &mut rng);
         let side = (1.0 - drawn).max(0.0).sqrt() * FACE_SIZE as f32;
