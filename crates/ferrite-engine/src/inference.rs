@@ -17,7 +17,8 @@ use crate::Network;
 /// than kept for the next. `wide`'s largest activation is 48x48x64 a face, so its two buffers
 /// take 295k floats a face: video's batches of 32 faces (9.4M) are kept, and so are a server's
 /// micro-batches; an evaluation's batches of 256 (75M, 300 MB) are not, so that no process
-/// holds on to them after the one large call.
+/// holds on to them after the one large call. A caller that makes such calls again and again
+/// keeps them all ([`InferenceNet::keeping_all_buffers`]).
 const KEEP_FLOATS: usize = 10 << 20;
 
 /// One caller's buffers: the activations in and out of the current layer, and the convs'.
@@ -52,6 +53,8 @@ pub struct InferenceNet {
     classifier_weight: Vec<f32>,
     classifier_bias: Vec<f32>,
     idle: Mutex<Vec<Buffers>>,
+    /// Buffers holding more floats than this are dropped after their call.
+    keep_floats: usize,
 }
 
 impl InferenceNet {
@@ -79,6 +82,18 @@ impl InferenceNet {
             classifier_weight: net.classifier_weight.clone(),
             classifier_bias: net.classifier_bias.clone(),
             idle: Mutex::new(Vec::new()),
+            keep_floats: KEEP_FLOATS,
+        }
+    }
+
+    /// This network keeping every call's buffers for the next, however large: for a caller
+    /// that classifies large batches again and again, as a distillation teacher does on every
+    /// training step (four views of 64 faces of `wide`, 300 MB, would otherwise be mapped and
+    /// zeroed afresh each time).
+    pub fn keeping_all_buffers(self) -> InferenceNet {
+        InferenceNet {
+            keep_floats: usize::MAX,
+            ..self
         }
     }
 
@@ -102,7 +117,7 @@ impl InferenceNet {
         let popped = self.idle.lock().expect("buffer list").pop();
         let mut buffers = popped.unwrap_or_default();
         let logits = on_worker(|| self.forward(x, n, &mut buffers));
-        if buffers.floats() <= KEEP_FLOATS {
+        if buffers.floats() <= self.keep_floats {
             self.idle.lock().expect("buffer list").push(buffers);
         }
         logits
@@ -140,5 +155,59 @@ impl InferenceNet {
         let bias = Some(&self.classifier_bias[..]);
         dense::forward(features, &self.classifier_weight, bias, n, inp, &mut logits);
         logits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ferrite_model::{ArchSpec, BlockSpec};
+
+    use super::*;
+
+    /// One block of one 64-channel conv: the conv's output (48x48x64 floats a face) and the
+    /// pool's (24x24x64), so that 64 faces (11.8M floats) pass [`KEEP_FLOATS`] at little cost.
+    fn one_wide_conv() -> Network {
+        let arch = ArchSpec {
+            name: "one-conv".to_string(),
+            blocks: vec![BlockSpec {
+                channels: 64,
+                convs: 1,
+            }],
+            hidden: vec![],
+            ..ArchSpec::reference()
+        };
+        Network::new(&arch, 5)
+    }
+
+    fn kept(net: &InferenceNet) -> usize {
+        net.idle.lock().expect("buffer list").len()
+    }
+
+    #[test]
+    fn large_calls_drop_their_buffers_unless_all_are_kept() {
+        let net = one_wide_conv();
+        let n = 64;
+        let x: Vec<f32> = (0..n * 48 * 48).map(|i| (i % 251) as f32 / 251.0).collect();
+        let small = InferenceNet::new(&net);
+        small.logits(&x[..48 * 48], 1);
+        assert_eq!(kept(&small), 1, "a one-face call's buffers are kept");
+        let default = InferenceNet::new(&net);
+        let dropped = default.logits(&x, n);
+        assert_eq!(
+            kept(&default),
+            0,
+            "a call over KEEP_FLOATS drops its buffers"
+        );
+        let keeping = InferenceNet::new(&net).keeping_all_buffers();
+        let first = keeping.logits(&x, n);
+        assert_eq!(kept(&keeping), 1);
+        let again = keeping.logits(&x, n);
+        assert_eq!(
+            kept(&keeping),
+            1,
+            "the kept buffers are reused, not added to"
+        );
+        assert_eq!(first, dropped);
+        assert_eq!(again, dropped);
     }
 }

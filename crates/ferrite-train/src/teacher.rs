@@ -51,7 +51,7 @@ impl Teacher {
             let net = Network::from_safetensors(&bundle.card.arch, &bundle.weights)
                 .map_err(|e| TrainError::Config(format!("teacher {source}: {e}")))?;
             names.push(format!("{source} ({})", bundle.card.arch.name));
-            members.push(InferenceNet::new(&net));
+            members.push(InferenceNet::new(&net).keeping_all_buffers());
         }
         let teacher = match names.as_slice() {
             [one] => one.clone(),
