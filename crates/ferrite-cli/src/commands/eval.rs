@@ -10,7 +10,7 @@ use ferrite_eval::{
     classification_report_text, plot_confusion, plot_reliability, Calibration, ConfusionMatrix,
     EvalReport, PairedComparison,
 };
-use ferrite_model::{Engine, ModelBundle, ModelSource};
+use ferrite_model::{Engine, ModelBundle, ModelCard, ModelSource};
 
 use super::model_arg::ModelArg;
 use super::tta_arg::TtaArg;
@@ -68,160 +68,255 @@ pub struct EvalArgs {
     against: Option<ModelSource>,
 }
 
-/// Runs `ferrite eval`.
+/// Runs `ferrite eval`: the flags checked into a plan, the faces classified and measured, then
+/// the report printed and the files written.
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let source = args.model.resolve()?;
-    if args.save_to_card && source.dir().is_none() {
-        anyhow::bail!(
-            "--save-to-card writes into a model folder, and {source} is inside the binary; \
-             give --model DIR"
-        );
-    }
-    if args.save_to_card && !args.with.is_empty() {
-        anyhow::bail!("--save-to-card records one model's figures, and --with makes an ensemble");
-    }
-    if args.save_to_card && args.against.is_some() {
-        anyhow::bail!(
-            "--save-to-card records one model's figures, and --against compares two: run them apart"
-        );
-    }
-    let bundle = source.load()?;
-    let set = load_dataset(&args.data, args.split)?;
-    eprintln!(
-        "{}",
-        set.summary(&format!("{} ({})", args.data.display(), args.split))
-    );
-    let faces: Vec<&[u8]> = set.samples.iter().map(|s| s.pixels.as_slice()).collect();
-    let tta = args.tta.get();
-    let mut probabilities = classify(&bundle, &source, &faces, tta, args.engine)?;
-    let mut evaluated = format!("model {source} ({})", bundle.card.arch.name);
-    let mut arch = bundle.card.arch.name.clone();
-    if !args.with.is_empty() {
-        let mut members = vec![probabilities];
-        for member in &args.with {
-            let member_bundle = member.load()?;
-            members.push(classify(&member_bundle, member, &faces, tta, args.engine)?);
-            evaluated.push_str(&format!(" + {member} ({})", member_bundle.card.arch.name));
-        }
-        probabilities = ensemble_probabilities(&members);
-        evaluated = format!("the ensemble of {evaluated}");
-        arch = format!("ensemble of {}", members.len());
-    }
-    let card = bundle.card;
-    let scaling = card
-        .calibration
-        .as_ref()
-        .filter(|_| !args.uncalibrated && args.with.is_empty());
-    if let Some(scaling) = scaling {
-        let kind = tta.for_side(card.arch.input_size);
-        probabilities
-            .iter_mut()
-            .for_each(|p| scaling.apply(p, kind));
-    }
-    let labels: Vec<Emotion> = set.samples.iter().map(|s| s.label).collect();
-    let calibration = Calibration::measure(&probabilities, &labels);
-    let predicted = top_classes(&probabilities);
-    let pairs = labels.iter().copied().zip(predicted.iter().copied());
-    let mut report = EvalReport::from_confusion(&ConfusionMatrix::from_pairs(pairs));
-    report.calibration = Some(calibration.clone());
-    if let Some(other) = &args.against {
-        let other_bundle = other.load()?;
-        let other_predicted =
-            top_classes(&classify(&other_bundle, other, &faces, tta, args.engine)?);
-        report.comparison = Some(PairedComparison::measure(
-            &other.to_arg(),
-            &labels,
-            &predicted,
-            &other_predicted,
-        ));
-    }
-    match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Text => {
-            println!(
-                "{evaluated} on {} split `{}`{}",
-                args.data.display(),
-                args.split,
-                match tta {
-                    Tta::Off => "",
-                    Tta::Flip => " with flip TTA",
-                    Tta::Crops => " with ten-crop TTA",
-                    Tta::Zoom => " with zoom TTA",
-                }
-            );
-            println!("{}", classification_report_text(&report));
-            let temperature = match scaling {
-                Some(s) => format!(
-                    "temperature {:.3} from the card",
-                    s.temperature_for(tta.for_side(card.arch.input_size))
-                ),
-                None => "no temperature".to_string(),
-            };
-            println!(
-                "expected calibration error ({} bins, {temperature}): {:.4}",
-                ferrite_eval::BINS,
-                calibration.ece
-            );
-            if let Some(comparison) = &report.comparison {
-                println!("{}", comparison.text());
-            }
-        }
-    }
-    let plot = args.plot.clone().or_else(|| {
-        matches!(args.format, Format::Text)
-            .then(|| PathBuf::from(format!("confusion-{}.png", args.split)))
-    });
-    if let Some(path) = plot {
-        let title = format!("{arch} - {} (acc {:.3})", args.split, report.accuracy);
-        plot_confusion(&report, &title, &path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-        eprintln!("confusion matrix saved to {}", path.display());
-    }
-    let reliability = args.reliability.clone().or_else(|| {
-        matches!(args.format, Format::Text)
-            .then(|| PathBuf::from(format!("reliability-{}.png", args.split)))
-    });
-    if let Some(path) = reliability {
-        let title = format!("{arch} - {}", args.split);
-        plot_reliability(&calibration, &title, &path)
-            .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-        eprintln!("reliability diagram saved to {}", path.display());
-    }
-    if args.save_to_card {
-        let mut card = card;
-        let key = match tta {
-            Tta::Off => args.split.to_string(),
-            Tta::Flip => format!("{}+tta", args.split),
-            Tta::Crops => format!("{}+crops", args.split),
-            Tta::Zoom => format!("{}+zoom", args.split),
-        };
-        card.evaluation.insert(key, serde_json::to_value(&report)?);
-        let dir = source.dir().expect("checked before evaluating");
-        ModelBundle::save_card(dir, &card).context("updating the model card")?;
-    }
+    let plan = EvalPlan::new(args)?;
+    let evaluation = Evaluation::measure(&plan)?;
+    evaluation.print(&plan)?;
+    evaluation.save_plots(&plan)?;
+    evaluation.save_to_card(&plan)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `ferrite eval`'s flags, checked once before any model or face is read.
+struct EvalPlan {
+    model: ModelSource,
+    /// The further members of an ensemble (`--with`).
+    members: Vec<ModelSource>,
+    against: Option<ModelSource>,
+    data: PathBuf,
+    split: Split,
+    engine: Engine,
+    tta: Tta,
+    format: Format,
+    /// Whether the card's temperature is applied: not with `--uncalibrated`, nor to an ensemble.
+    calibrated: bool,
+    confusion_png: Option<PathBuf>,
+    reliability_png: Option<PathBuf>,
+    /// The model folder whose card records the result (`--save-to-card`).
+    card_dir: Option<PathBuf>,
+}
+
+impl EvalPlan {
+    /// The plan of `args`, or why they cannot go together.
+    fn new(args: EvalArgs) -> anyhow::Result<Self> {
+        let model = args.model.resolve()?;
+        let card_dir = match (args.save_to_card, model.dir()) {
+            (false, _) => None,
+            (true, None) => anyhow::bail!(
+                "--save-to-card writes into a model folder, and {model} is inside the binary; \
+                 give --model DIR"
+            ),
+            (true, Some(_)) if !args.with.is_empty() => anyhow::bail!(
+                "--save-to-card records one model's figures, and --with makes an ensemble"
+            ),
+            (true, Some(_)) if args.against.is_some() => anyhow::bail!(
+                "--save-to-card records one model's figures, and --against compares two: run \
+                 them apart"
+            ),
+            (true, Some(dir)) => Some(dir.to_path_buf()),
+        };
+        let text = matches!(args.format, Format::Text);
+        let split = args.split;
+        let default_png = |kind: &str| text.then(|| PathBuf::from(format!("{kind}-{split}.png")));
+        Ok(Self {
+            calibrated: !args.uncalibrated && args.with.is_empty(),
+            confusion_png: args.plot.or_else(|| default_png("confusion")),
+            reliability_png: args.reliability.or_else(|| default_png("reliability")),
+            model,
+            members: args.with,
+            against: args.against,
+            data: args.data,
+            split,
+            engine: args.engine,
+            tta: args.tta.get(),
+            format: args.format,
+            card_dir,
+        })
+    }
+
+    /// Probabilities for `faces` from the model read from `source`, with the plan's views and
+    /// engine, without the card's temperature.
+    fn classify(
+        &self,
+        bundle: &ModelBundle,
+        source: &ModelSource,
+        faces: &[&[u8]],
+    ) -> anyhow::Result<Vec<[f32; NUM_CLASSES]>> {
+        Ok(match self.engine {
+            Engine::Ferrite => Network::from_safetensors(&bundle.card.arch, &bundle.weights)
+                .with_context(|| format!("model weights of {source}"))?
+                .predict(faces, self.tta),
+            Engine::Burn => burn_classify(bundle, faces, self.tta)
+                .with_context(|| format!("burn, with the model {source}"))?,
+        })
+    }
+
+    /// The `--against` model's comparison with `predicted` on the same faces, if one was asked.
+    fn compare(
+        &self,
+        faces: &[&[u8]],
+        labels: &[Emotion],
+        predicted: &[Emotion],
+    ) -> anyhow::Result<Option<PairedComparison>> {
+        let Some(other) = &self.against else {
+            return Ok(None);
+        };
+        let other_predicted = top_classes(&self.classify(&other.load()?, other, faces)?);
+        Ok(Some(PairedComparison::measure(
+            &other.to_arg(),
+            labels,
+            predicted,
+            &other_predicted,
+        )))
+    }
+
+    /// The key of the card's `evaluation` this plan's result goes under.
+    fn card_key(&self) -> String {
+        match self.tta {
+            Tta::Off => self.split.to_string(),
+            Tta::Flip => format!("{}+tta", self.split),
+            Tta::Crops => format!("{}+crops", self.split),
+            Tta::Zoom => format!("{}+zoom", self.split),
+        }
+    }
+}
+
+/// What one evaluation measured: of a model, or of an ensemble with it first.
+struct Evaluation {
+    /// What was evaluated, in words: the model, or the ensemble and its members.
+    subject: String,
+    /// The architecture's name, or "ensemble of N": the plots' titles.
+    arch: String,
+    /// The (first) model's card: its temperature, and where `--save-to-card` writes.
+    card: ModelCard,
+    /// The card's temperature applied to the probabilities, if one was.
+    temperature: Option<f32>,
+    report: EvalReport,
+    calibration: Calibration,
+}
+
+impl Evaluation {
+    /// Loads the model and the split, classifies the faces (with the ensemble's members and
+    /// the model compared against, if any) and measures the result.
+    fn measure(plan: &EvalPlan) -> anyhow::Result<Self> {
+        let bundle = plan.model.load()?;
+        let set = load_dataset(&plan.data, plan.split)?;
+        eprintln!(
+            "{}",
+            set.summary(&format!("{} ({})", plan.data.display(), plan.split))
+        );
+        let faces: Vec<&[u8]> = set.samples.iter().map(|s| s.pixels.as_slice()).collect();
+        let labels: Vec<Emotion> = set.samples.iter().map(|s| s.label).collect();
+        let mut probabilities = plan.classify(&bundle, &plan.model, &faces)?;
+        let mut subject = format!("model {} ({})", plan.model, bundle.card.arch.name);
+        let mut arch = bundle.card.arch.name.clone();
+        if !plan.members.is_empty() {
+            let mut members = vec![probabilities];
+            for member in &plan.members {
+                let member_bundle = member.load()?;
+                members.push(plan.classify(&member_bundle, member, &faces)?);
+                subject.push_str(&format!(" + {member} ({})", member_bundle.card.arch.name));
+            }
+            probabilities = ensemble_probabilities(&members);
+            subject = format!("the ensemble of {subject}");
+            arch = format!("ensemble of {}", members.len());
+        }
+        let card = bundle.card;
+        let views = plan.tta.for_side(card.arch.input_size);
+        let scaling = card.calibration.as_ref().filter(|_| plan.calibrated);
+        if let Some(scaling) = scaling {
+            probabilities
+                .iter_mut()
+                .for_each(|p| scaling.apply(p, views));
+        }
+        let temperature = scaling.map(|s| s.temperature_for(views));
+        let calibration = Calibration::measure(&probabilities, &labels);
+        let predicted = top_classes(&probabilities);
+        let pairs = labels.iter().copied().zip(predicted.iter().copied());
+        let mut report = EvalReport::from_confusion(&ConfusionMatrix::from_pairs(pairs));
+        report.calibration = Some(calibration.clone());
+        report.comparison = plan.compare(&faces, &labels, &predicted)?;
+        Ok(Self {
+            subject,
+            arch,
+            card,
+            temperature,
+            report,
+            calibration,
+        })
+    }
+
+    /// Prints the report to stdout in the plan's format.
+    fn print(&self, plan: &EvalPlan) -> anyhow::Result<()> {
+        if let Format::Json = plan.format {
+            println!("{}", serde_json::to_string_pretty(&self.report)?);
+            return Ok(());
+        }
+        let views = match plan.tta {
+            Tta::Off => "",
+            Tta::Flip => " with flip TTA",
+            Tta::Crops => " with ten-crop TTA",
+            Tta::Zoom => " with zoom TTA",
+        };
+        println!(
+            "{} on {} split `{}`{views}",
+            self.subject,
+            plan.data.display(),
+            plan.split
+        );
+        println!("{}", classification_report_text(&self.report));
+        let temperature = match self.temperature {
+            Some(t) => format!("temperature {t:.3} from the card"),
+            None => "no temperature".to_string(),
+        };
+        println!(
+            "expected calibration error ({} bins, {temperature}): {:.4}",
+            ferrite_eval::BINS,
+            self.calibration.ece
+        );
+        if let Some(comparison) = &self.report.comparison {
+            println!("{}", comparison.text());
+        }
+        Ok(())
+    }
+
+    /// Draws the confusion matrix and the reliability diagram where the plan says.
+    fn save_plots(&self, plan: &EvalPlan) -> anyhow::Result<()> {
+        if let Some(path) = &plan.confusion_png {
+            let title = format!(
+                "{} - {} (acc {:.3})",
+                self.arch, plan.split, self.report.accuracy
+            );
+            plot_confusion(&self.report, &title, path)
+                .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            eprintln!("confusion matrix saved to {}", path.display());
+        }
+        if let Some(path) = &plan.reliability_png {
+            let title = format!("{} - {}", self.arch, plan.split);
+            plot_reliability(&self.calibration, &title, path)
+                .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            eprintln!("reliability diagram saved to {}", path.display());
+        }
+        Ok(())
+    }
+
+    /// Records the report in the model's card, if the plan says so (`--save-to-card`).
+    fn save_to_card(self, plan: &EvalPlan) -> anyhow::Result<()> {
+        let Some(dir) = &plan.card_dir else {
+            return Ok(());
+        };
+        let mut card = self.card;
+        card.evaluation
+            .insert(plan.card_key(), serde_json::to_value(&self.report)?);
+        ModelBundle::save_card(dir, &card).context("updating the model card")
+    }
 }
 
 /// The most probable class of each face.
 fn top_classes(probabilities: &[[f32; NUM_CLASSES]]) -> Vec<Emotion> {
     probabilities.iter().map(Emotion::most_likely).collect()
-}
-
-/// Probabilities for `faces` from the model in `bundle` (read from `source`) on `engine`,
-/// through the views of `tta`, without the card's temperature.
-fn classify(
-    bundle: &ModelBundle,
-    source: &ModelSource,
-    faces: &[&[u8]],
-    tta: Tta,
-    engine: Engine,
-) -> anyhow::Result<Vec<[f32; NUM_CLASSES]>> {
-    Ok(match engine {
-        Engine::Ferrite => Network::from_safetensors(&bundle.card.arch, &bundle.weights)
-            .with_context(|| format!("model weights of {source}"))?
-            .predict(faces, tta),
-        Engine::Burn => burn_classify(bundle, faces, tta)
-            .with_context(|| format!("burn, with the model {source}"))?,
-    })
 }
 
 /// Probabilities for `faces` from the model in `bundle`, on burn (the reference).
