@@ -215,78 +215,25 @@ impl TrainingRun {
 
     /// One pass over the shuffled training set.
     fn train_epoch(&mut self, stop: &AtomicBool) -> Result<EpochEnd, TrainError> {
-        let config = &self.state.config;
         let epoch = self.state.next_epoch;
-        let total_steps = self.steps_per_epoch * self.epochs;
         let mut order: Vec<usize> = (0..self.data.train.samples.len()).collect();
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(
-            config.seed ^ (epoch as u64) << 32,
+            self.state.config.seed ^ (epoch as u64) << 32,
         ));
         let bar = progress_bar(self.steps_per_epoch as u64, epoch, self.epochs);
         let mut totals = EpochTotals::default();
-        for (step, batch) in order.chunks(config.batch_size).enumerate() {
+        for (step, batch) in order.chunks(self.state.config.batch_size).enumerate() {
             if stop.load(Ordering::SeqCst) {
                 bar.finish_and_clear();
                 return Ok(EpochEnd::Interrupted);
             }
             let global = (epoch - 1) * self.steps_per_epoch + step;
-            totals.lr = config
-                .schedule
-                .lr_at(config.lr, global, total_steps, self.steps_per_epoch)
-                * self.state.plateau.scale;
+            totals.lr = self.lr_at(global);
             let labels: Vec<usize> = batch
                 .iter()
                 .map(|&i| self.data.train.samples[i].label.index())
                 .collect();
-            let mut augmented = augmented_batch(
-                &self.data.train,
-                batch,
-                &config.augment,
-                config.arch.input_size,
-                config.seed,
-                epoch,
-            );
-            let mixup = Mixup::for_step(
-                config.mixup,
-                config.cutmix,
-                batch.len(),
-                config.seed ^ MIXUP_SALT ^ global as u64,
-            );
-            if let Some(mixup) = &mixup {
-                mixup.blend(augmented.faces_mut());
-            }
-            let partner_labels = mixup.as_ref().map(|m| m.partner_labels(&labels));
-            let teacher_logits = self
-                .teacher
-                .as_ref()
-                .map(|teacher| teacher.log_probabilities(augmented.faces(), batch));
-            let input = augmented.into_network_input();
-            let loss =
-                LossSpec {
-                    class_weights: &self.class_weights,
-                    smoothing: config.label_smoothing,
-                    soft: config.distill.as_ref().zip(teacher_logits.as_deref()).map(
-                        |(d, logits)| SoftTargets {
-                            logits,
-                            temperature: d.temperature,
-                            weight: d.weight,
-                        },
-                    ),
-                    mix: mixup
-                        .as_ref()
-                        .zip(partner_labels.as_deref())
-                        .map(|(m, partners)| MixedLabels {
-                            partners,
-                            lambda: m.lambda,
-                        }),
-                };
-            let (loss_value, logits) = self.learner.step(
-                input,
-                &labels,
-                &loss,
-                totals.lr,
-                config.seed ^ global as u64,
-            );
+            let (loss_value, logits) = self.train_step(batch, &labels, global, totals.lr);
             if !loss_value.is_finite() {
                 bar.abandon();
                 return Err(TrainError::NonFinite {
@@ -309,6 +256,75 @@ impl TrainingRun {
         }
         bar.finish_and_clear();
         Ok(EpochEnd::Completed(totals))
+    }
+
+    /// The learning rate of step `global` (counted from the run's first), with the plateau's
+    /// scale.
+    fn lr_at(&self, global: usize) -> f64 {
+        let config = &self.state.config;
+        let total_steps = self.steps_per_epoch * self.epochs;
+        config
+            .schedule
+            .lr_at(config.lr, global, total_steps, self.steps_per_epoch)
+            * self.state.plateau.scale
+    }
+
+    /// One update on the faces `batch` (indices into the training set) with their `labels`:
+    /// augmented, mixed, read by the teacher, then learnt at rate `lr`. Returns the batch's
+    /// loss and logits.
+    fn train_step(
+        &mut self,
+        batch: &[usize],
+        labels: &[usize],
+        global: usize,
+        lr: f64,
+    ) -> (f32, Vec<f32>) {
+        let config = &self.state.config;
+        let mut augmented = augmented_batch(
+            &self.data.train,
+            batch,
+            &config.augment,
+            config.arch.input_size,
+            config.seed,
+            self.state.next_epoch,
+        );
+        let mixup = Mixup::for_step(
+            config.mixup,
+            config.cutmix,
+            batch.len(),
+            config.seed ^ MIXUP_SALT ^ global as u64,
+        );
+        if let Some(mixup) = &mixup {
+            mixup.blend(augmented.faces_mut());
+        }
+        let partner_labels = mixup.as_ref().map(|m| m.partner_labels(labels));
+        let teacher_logits = self
+            .teacher
+            .as_ref()
+            .map(|teacher| teacher.log_probabilities(augmented.faces(), batch));
+        let input = augmented.into_network_input();
+        let loss = LossSpec {
+            class_weights: &self.class_weights,
+            smoothing: config.label_smoothing,
+            soft: config
+                .distill
+                .as_ref()
+                .zip(teacher_logits.as_deref())
+                .map(|(d, logits)| SoftTargets {
+                    logits,
+                    temperature: d.temperature,
+                    weight: d.weight,
+                }),
+            mix: mixup
+                .as_ref()
+                .zip(partner_labels.as_deref())
+                .map(|(m, partners)| MixedLabels {
+                    partners,
+                    lambda: m.lambda,
+                }),
+        };
+        self.learner
+            .step(input, labels, &loss, lr, config.seed ^ global as u64)
     }
 
     /// Saves the weights reached so far; the unfinished epoch is run again on resume.
