@@ -121,16 +121,25 @@ fn class_folder_entries(dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<En
     let mut entries = Vec::new();
     for (class_dir, label) in class_dirs {
         let before = entries.len();
-        for item in walkdir::WalkDir::new(&class_dir).sort_by_file_name() {
-            let item = item.map_err(|e| DataError::Layout {
-                path: class_dir.clone(),
-                reason: e.to_string(),
-            })?;
-            if item.file_type().is_file() && has_image_extension(item.path()) {
-                entries.push(Entry {
-                    path: item.into_path(),
-                    label,
-                });
+        // Links are followed (a data set is often a tree of links into another), and what
+        // cannot be walked (a broken link, a loop, a folder without permission) is reported
+        // by name while the rest is read, as a corrupt image is.
+        for item in walkdir::WalkDir::new(&class_dir)
+            .follow_links(true)
+            .sort_by_file_name()
+        {
+            match item {
+                Ok(item) if item.file_type().is_file() && has_image_extension(item.path()) => {
+                    entries.push(Entry {
+                        path: item.into_path(),
+                        label,
+                    })
+                }
+                Ok(_) => {}
+                Err(e) => warnings.push(format!(
+                    "{}: cannot be read ({e}); skipped",
+                    e.path().unwrap_or(&class_dir).display()
+                )),
             }
         }
         if entries.len() == before {

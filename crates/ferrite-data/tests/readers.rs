@@ -85,6 +85,52 @@ fn kaggle_layout_splits_and_skips_corrupt_files() {
         .all(|s| s.source.contains("PrivateTest_")));
 }
 
+/// A data set made of links into another tree is read like the tree itself; a broken link is
+/// named in a warning and the rest is read.
+#[cfg(unix)]
+#[test]
+fn linked_images_are_read_and_a_broken_link_is_named() {
+    let real = tempfile::tempdir().unwrap();
+    kaggle_fixture(real.path());
+    let linked = tempfile::tempdir().unwrap();
+    for class in ["happy", "sad"] {
+        let from = real.path().join("train").join(class);
+        let to = linked.path().join("train").join(class);
+        std::fs::create_dir_all(&to).unwrap();
+        for item in std::fs::read_dir(&from).unwrap() {
+            let item = item.unwrap();
+            std::os::unix::fs::symlink(item.path(), to.join(item.file_name())).unwrap();
+        }
+    }
+    let dangling = linked.path().join("train/sad/gone.png");
+    std::os::unix::fs::symlink(real.path().join("nowhere.png"), &dangling).unwrap();
+
+    let original = load_dataset(real.path(), Split::Train).unwrap();
+    let through_links = load_dataset(linked.path(), Split::Train).unwrap();
+    let pixels = |set: &ferrite_data::Dataset, class: Emotion| -> Vec<Vec<u8>> {
+        let mut faces: Vec<Vec<u8>> = set
+            .samples
+            .iter()
+            .filter(|s| s.label == class)
+            .map(|s| s.pixels.clone())
+            .collect();
+        faces.sort();
+        faces
+    };
+    for class in [Emotion::Happy, Emotion::Sad] {
+        assert!(!pixels(&original, class).is_empty());
+        assert_eq!(pixels(&through_links, class), pixels(&original, class));
+    }
+    assert!(
+        through_links
+            .warnings
+            .iter()
+            .any(|w| w.contains("gone.png") && w.contains("skipped")),
+        "{:?}",
+        through_links.warnings
+    );
+}
+
 #[test]
 fn loading_is_deterministic_and_hash_sensitive() {
     let dir = tempfile::tempdir().unwrap();
