@@ -1,5 +1,6 @@
-//! How a training run updates the weights: the optimizer, its momentum and weight decay, and
-//! the running average of the weights that is validated and saved instead of the last step's.
+//! How a training run updates the weights: the optimizer, its momentum and weight decay, the
+//! running average of the weights that is validated and saved instead of the last step's, and
+//! where each step's gradient is taken (sharpness-aware minimisation).
 
 use std::fmt;
 
@@ -72,6 +73,11 @@ pub struct UpdateRule {
     /// updated after every step; when set, the average is what is validated and saved.
     #[serde(default)]
     pub ema: Option<f32>,
+    /// Radius of sharpness-aware minimisation (SAM; Foret et al., 2021): each step's gradient
+    /// is taken at the weights moved this far (in L2 norm) up the batch's gradient, so the
+    /// update favours weights whose whole neighbourhood has a low loss. Twice a step's cost.
+    #[serde(default)]
+    pub sam: Option<f32>,
 }
 
 impl Default for UpdateRule {
@@ -81,6 +87,7 @@ impl Default for UpdateRule {
             momentum: DEFAULT_MOMENTUM,
             weight_decay: 0.0,
             ema: None,
+            sam: None,
         }
     }
 }
@@ -105,6 +112,11 @@ impl UpdateRule {
                 return Err(format!("--ema {decay} is out of range (0, 1)"));
             }
         }
+        if let Some(radius) = self.sam {
+            if !(radius > 0.0 && radius <= 1.0) {
+                return Err(format!("--sam {radius} is out of range (0, 1]"));
+            }
+        }
         Ok(())
     }
 
@@ -122,6 +134,9 @@ impl UpdateRule {
         }
         if let Some(decay) = self.ema {
             args.push(format!("--ema {decay}"));
+        }
+        if let Some(radius) = self.sam {
+            args.push(format!("--sam {radius}"));
         }
         args
     }
@@ -145,10 +160,11 @@ mod tests {
             momentum: 0.95,
             weight_decay: 5e-4,
             ema: Some(0.999),
+            sam: Some(0.05),
         };
         assert_eq!(
             rule.args().join(" "),
-            "--optimizer nesterov --momentum 0.95 --weight-decay 0.0005 --ema 0.999"
+            "--optimizer nesterov --momentum 0.95 --weight-decay 0.0005 --ema 0.999 --sam 0.05"
         );
         let text = serde_json::to_string(&rule).unwrap();
         assert_eq!(serde_json::from_str::<UpdateRule>(&text).unwrap(), rule);
@@ -181,6 +197,15 @@ mod tests {
             },
             "--ema",
         );
+        for radius in [0.0, -0.05, 1.5, f32::NAN] {
+            bad(
+                UpdateRule {
+                    sam: Some(radius),
+                    ..Default::default()
+                },
+                "--sam",
+            );
+        }
         assert!("adamw"
             .parse::<Optimizer>()
             .unwrap_err()

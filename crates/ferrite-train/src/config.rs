@@ -162,6 +162,9 @@ impl TrainConfig {
         if self.update.ema.is_some() && self.engine != Engine::Ferrite {
             return Err("--ema runs on the gemm engine: --engine ferrite".into());
         }
+        if self.update.sam.is_some() && self.engine != Engine::Ferrite {
+            return Err("--sam runs on the gemm engine: --engine ferrite".into());
+        }
         for (flag, alpha) in [("--mixup", self.mixup), ("--cutmix", self.cutmix)] {
             if !(0.0..=10.0).contains(&alpha) {
                 return Err(format!("{flag} {alpha} is out of range [0, 10]"));
@@ -195,13 +198,16 @@ mod tests {
     }
 
     #[test]
-    fn an_average_on_burn_and_mixing_with_one_target_per_face_are_refused() {
+    fn an_average_or_sam_on_burn_and_mixing_with_one_target_per_face_are_refused() {
         let mut config = TrainConfig {
             engine: Engine::Burn,
             ..TrainConfig::default()
         };
         config.update.ema = Some(0.999);
-        assert!(refused(config).contains("--ema"));
+        assert!(refused(config.clone()).contains("--ema"));
+        config.update.ema = None;
+        config.update.sam = Some(0.05);
+        assert!(refused(config).contains("--sam"));
         let config = TrainConfig {
             mixup: 0.2,
             distill: Some(Distillation {

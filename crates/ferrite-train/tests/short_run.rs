@@ -210,6 +210,7 @@ fn modern_rule(engine: Engine, epochs: usize) -> TrainConfig {
             momentum: 0.9,
             weight_decay: 5e-4,
             ema: (engine == Engine::Ferrite).then_some(0.9),
+            sam: None,
         },
         mixup: 0.3,
         cutmix: 1.0,

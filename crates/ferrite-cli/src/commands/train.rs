@@ -95,6 +95,11 @@ pub struct TrainOptions {
     /// also shows the last step's weights (gemm engine only).
     #[arg(long, value_name = "DECAY")]
     ema: Option<f32>,
+    /// Sharpness-aware minimisation with this radius (0.05 is usual): each step's gradient is
+    /// taken again at the weights moved RHO up the batch's gradient, favouring flat minima, at
+    /// twice a step's cost (gemm engine only).
+    #[arg(long, value_name = "RHO")]
+    sam: Option<f32>,
     /// Mixup with Beta(ALPHA, ALPHA): each batch blended with a shuffled copy of itself, the
     /// loss blending the two labels alike (0: off; 0.2-0.4 is usual).
     #[arg(long, default_value_t = 0.0, value_name = "ALPHA")]
@@ -233,6 +238,7 @@ impl TrainOptions {
                 momentum: args.momentum,
                 weight_decay: args.weight_decay,
                 ema: args.ema,
+                sam: args.sam,
             },
             mixup: args.mixup,
             cutmix: args.cutmix,

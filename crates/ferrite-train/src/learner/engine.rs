@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use ferrite_engine::{
-    distillation_loss, softmax_cross_entropy, Adam, Network, Sgd, Trace, WeightAverage,
+    distillation_loss, softmax_cross_entropy, Adam, Grads, Network, Sgd, Trace, WeightAverage,
 };
 use ferrite_model::{write_atomically, ArchSpec, Optimizer, UpdateRule};
 
@@ -81,6 +81,8 @@ pub(crate) struct EngineLearner {
     net: Network,
     optimizer: EngineOptimizer,
     average: Option<WeightAverage>,
+    /// The radius of sharpness-aware minimisation, when each gradient is taken twice.
+    sam: Option<f32>,
     trace: Trace,
 }
 
@@ -90,6 +92,7 @@ impl EngineLearner {
         let net = Network::new(arch, seed);
         EngineLearner {
             average: rule.ema.map(|decay| WeightAverage::new(decay, &net)),
+            sam: rule.sam,
             net,
             optimizer: EngineOptimizer::new(rule),
             trace: Trace::default(),
@@ -109,20 +112,20 @@ impl EngineLearner {
             *average = WeightAverage::new(average.decay, &self.net);
         }
     }
-}
 
-impl Learner for EngineLearner {
-    fn step(
+    /// The training pass on `input`: the batch's loss, the logits, and the loss's gradient
+    /// with respect to the logits (labels, mixed labels and the teacher's targets weighed as
+    /// `loss` says). Leaves the trace for [`Network::backward`].
+    fn loss_and_gradient(
         &mut self,
-        input: Vec<f32>,
+        input: &[f32],
         labels: &[usize],
         loss: &LossSpec,
-        lr: f64,
         seed: u64,
-    ) -> (f32, Vec<f32>) {
+    ) -> (f32, Vec<f32>, Vec<f32>) {
         let logits = self
             .net
-            .forward_train(&input, labels.len(), seed, &mut self.trace);
+            .forward_train(input, labels.len(), seed, &mut self.trace);
         let (mut value, mut dlogits) =
             softmax_cross_entropy(&logits, labels, loss.class_weights, loss.smoothing);
         if let Some(mix) = &loss.mix {
@@ -140,7 +143,56 @@ impl Learner for EngineLearner {
                 *d = (1.0 - soft.weight) * *d + soft.weight * s;
             }
         }
-        let grads = self.net.backward(&mut self.trace, &dlogits);
+        (value, logits, dlogits)
+    }
+
+    /// SAM's gradient: the batch's gradient again, at the weights moved `radius` along
+    /// `grads` (the gradient at the weights themselves), with the same dropout. The weights and
+    /// batch-norm statistics are put back as they were, so the step moves from the weights and
+    /// the statistics count the batch once.
+    fn sharpness_aware(
+        &mut self,
+        input: &[f32],
+        labels: &[usize],
+        loss: &LossSpec,
+        seed: u64,
+        radius: f32,
+        grads: &Grads,
+    ) -> Grads {
+        let norm = grads
+            .iter()
+            .flatten()
+            .map(|&g| f64::from(g) * f64::from(g))
+            .sum::<f64>()
+            .sqrt();
+        let scale = (f64::from(radius) / (norm + 1e-12)) as f32;
+        let unmoved = self.net.clone();
+        for (param, grad) in self.net.params_mut().into_iter().zip(grads) {
+            for (w, g) in param.iter_mut().zip(grad) {
+                *w += scale * g;
+            }
+        }
+        let (_, _, dlogits) = self.loss_and_gradient(input, labels, loss, seed);
+        let moved = self.net.backward(&mut self.trace, &dlogits);
+        self.net = unmoved;
+        moved
+    }
+}
+
+impl Learner for EngineLearner {
+    fn step(
+        &mut self,
+        input: Vec<f32>,
+        labels: &[usize],
+        loss: &LossSpec,
+        lr: f64,
+        seed: u64,
+    ) -> (f32, Vec<f32>) {
+        let (value, logits, dlogits) = self.loss_and_gradient(&input, labels, loss, seed);
+        let mut grads = self.net.backward(&mut self.trace, &dlogits);
+        if let Some(radius) = self.sam {
+            grads = self.sharpness_aware(&input, labels, loss, seed, radius, &grads);
+        }
         self.optimizer
             .step(lr as f32, self.net.params_mut(), &grads);
         if let Some(average) = &mut self.average {
@@ -214,5 +266,130 @@ impl Learner for EngineLearner {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ferrite_data::NUM_CLASSES;
+
+    use super::*;
+
+    const FACES: usize = 6;
+    const LR: f64 = 0.1;
+
+    /// A small network on 16x16 inputs, updated by plain SGD (so that an update is `-lr`
+    /// times the gradient it was given), with SAM at `radius` if any.
+    fn learner(radius: Option<f32>) -> EngineLearner {
+        let rule = UpdateRule {
+            optimizer: Optimizer::Sgd,
+            momentum: 0.0,
+            sam: radius,
+            ..UpdateRule::default()
+        };
+        EngineLearner::new(&ArchSpec::reference().with_input_size(16), 11, &rule)
+    }
+
+    fn batch() -> (Vec<f32>, Vec<usize>) {
+        let input = (0..FACES * 16 * 16)
+            .map(|i| ((i * 37) % 101) as f32 / 100.0)
+            .collect();
+        (input, vec![0, 3, 4, 5, 3, 6])
+    }
+
+    fn step(learner: &mut EngineLearner) -> (f32, Vec<f32>) {
+        let (input, labels) = batch();
+        let loss = LossSpec {
+            class_weights: &[1.0; NUM_CLASSES],
+            smoothing: 0.1,
+            soft: None,
+            mix: None,
+        };
+        learner.step(input, &labels, &loss, LR, 5)
+    }
+
+    fn statistics(net: &Network) -> Vec<Vec<f32>> {
+        let conv = net.blocks.iter().flatten().map(|l| &l.bn);
+        let hidden = net.hidden.iter().map(|l| &l.bn);
+        conv.chain(hidden)
+            .flat_map(|bn| [bn.running_mean.clone(), bn.running_var.clone()])
+            .collect()
+    }
+
+    fn weights(net: &mut Network) -> Vec<Vec<f32>> {
+        net.params_mut().into_iter().map(|p| p.to_vec()).collect()
+    }
+
+    #[test]
+    fn sam_reports_the_batch_as_a_plain_step_does_and_counts_its_statistics_once() {
+        let mut plain = learner(None);
+        let mut sam = learner(Some(0.05));
+        assert_eq!(step(&mut sam), step(&mut plain));
+        assert_eq!(statistics(&sam.net), statistics(&plain.net));
+        assert_ne!(weights(&mut sam.net), weights(&mut plain.net));
+    }
+
+    #[test]
+    fn sam_steps_from_the_weights_along_the_gradient_at_the_moved_weights() {
+        let radius = 0.05;
+        let mut sam = learner(Some(radius));
+        let start = weights(&mut sam.net);
+        step(&mut sam);
+
+        // The gradient at the weights, from a plain step of lr 1 on a copy: start - after.
+        let mut probe = learner(None);
+        let before = weights(&mut probe.net);
+        let (input, labels) = batch();
+        let loss = LossSpec {
+            class_weights: &[1.0; NUM_CLASSES],
+            smoothing: 0.1,
+            soft: None,
+            mix: None,
+        };
+        probe.step(input.clone(), &labels, &loss, 1.0, 5);
+        let gradient: Vec<Vec<f32>> = before
+            .iter()
+            .zip(weights(&mut probe.net))
+            .map(|(b, a)| b.iter().zip(a).map(|(b, a)| b - a).collect())
+            .collect();
+        let norm = gradient.iter().flatten().map(|g| g * g).sum::<f32>().sqrt();
+
+        // A plain step from the moved weights, with the statistics the weights had.
+        let mut moved = learner(None);
+        for (param, grad) in moved.net.params_mut().into_iter().zip(&gradient) {
+            for (w, g) in param.iter_mut().zip(grad) {
+                *w += radius * g / norm;
+            }
+        }
+        let moved_start = weights(&mut moved.net);
+        moved.step(input, &labels, &loss, LR, 5);
+        let moved_end = weights(&mut moved.net);
+        let moved_update: Vec<f32> = moved_start
+            .iter()
+            .flatten()
+            .zip(moved_end.iter().flatten())
+            .map(|(s, a)| s - a)
+            .collect();
+        let sam_end = weights(&mut sam.net);
+        let mut sam_update = start
+            .iter()
+            .flatten()
+            .zip(sam_end.iter().flatten())
+            .map(|(s, e)| s - e);
+        let mut plain_update = gradient.iter().flatten().map(|g| LR as f32 * g);
+        let largest_gap = |other: &mut dyn Iterator<Item = f32>| {
+            moved_update
+                .iter()
+                .zip(other)
+                .map(|(m, o)| (m - o).abs())
+                .fold(0f32, f32::max)
+        };
+        let from_sam = largest_gap(&mut sam_update);
+        let from_plain = largest_gap(&mut plain_update);
+        assert!(from_sam < 1e-5, "SAM's update differs by {from_sam}");
+        assert!(
+            from_plain > 1e-3,
+            "the gradient at the moved weights is the same as at the weights ({from_plain})"
+        );
     }
 }
