@@ -299,13 +299,17 @@ mod tests {
 
     fn step(learner: &mut EngineLearner) -> (f32, Vec<f32>) {
         let (input, labels) = batch();
-        let loss = LossSpec {
+        learner.step(input, &labels, &labels_only(), LR, 5)
+    }
+
+    /// The loss of the labels alone, every class weighing the same.
+    fn labels_only() -> LossSpec<'static> {
+        LossSpec {
             class_weights: &[1.0; NUM_CLASSES],
             smoothing: 0.1,
             soft: None,
             mix: None,
-        };
-        learner.step(input, &labels, &loss, LR, 5)
+        }
     }
 
     fn statistics(net: &Network) -> Vec<Vec<f32>> {
@@ -340,12 +344,7 @@ mod tests {
         let mut probe = learner(None);
         let before = weights(&mut probe.net);
         let (input, labels) = batch();
-        let loss = LossSpec {
-            class_weights: &[1.0; NUM_CLASSES],
-            smoothing: 0.1,
-            soft: None,
-            mix: None,
-        };
+        let loss = labels_only();
         probe.step(input.clone(), &labels, &loss, 1.0, 5);
         let gradient: Vec<Vec<f32>> = before
             .iter()
