@@ -198,8 +198,8 @@ fn resume_repeats_on(engine: Engine) {
     assert_eq!(history(straight.path())[0], history(resumed.path())[0]);
 }
 
-/// SGD with Nesterov momentum, weight decay, a weight average, and mixup and CutMix (a batch
-/// takes one or the other).
+/// SGD with Nesterov momentum, weight decay, a weight average and SAM (the gemm engine's), and
+/// mixup and CutMix (a batch takes one or the other).
 fn modern_rule(engine: Engine, epochs: usize) -> TrainConfig {
     TrainConfig {
         engine,
@@ -210,7 +210,7 @@ fn modern_rule(engine: Engine, epochs: usize) -> TrainConfig {
             momentum: 0.9,
             weight_decay: 5e-4,
             ema: (engine == Engine::Ferrite).then_some(0.9),
-            sam: None,
+            sam: (engine == Engine::Ferrite).then_some(0.05),
         },
         mixup: 0.3,
         cutmix: 1.0,
@@ -220,9 +220,9 @@ fn modern_rule(engine: Engine, epochs: usize) -> TrainConfig {
 }
 
 #[test]
-fn nesterov_with_a_weight_average_mixup_and_cutmix_learns_and_is_recorded() {
+fn nesterov_with_a_weight_average_sam_mixup_and_cutmix_learns_and_is_recorded() {
     modern_rule_learns_on(Engine::Ferrite);
-    // burn: Nesterov, weight decay, mixup and CutMix (it keeps no weight average).
+    // burn: Nesterov, weight decay, mixup and CutMix (it keeps no weight average, nor SAM).
     #[cfg(feature = "burn")]
     modern_rule_learns_on(Engine::Burn);
 }
@@ -245,7 +245,8 @@ fn modern_rule_learns_on(engine: Engine) {
         assert!(out.path().join("checkpoint/sgd.safetensors").is_file());
         assert!(
             line.contains(
-                "--optimizer nesterov --weight-decay 0.0005 --ema 0.9 --mixup 0.3 --cutmix 1"
+                "--optimizer nesterov --weight-decay 0.0005 --ema 0.9 --sam 0.05 --mixup 0.3 \
+                 --cutmix 1"
             ),
             "{line}"
         );
